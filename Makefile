@@ -1,0 +1,40 @@
+# One command per action; CI runs the same ones (.ci/run).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test check lint bench services clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Receiver + one worker + poller on the embedded defaults (SQLite, local Redis started if none answers).
+run: install
+	$(BIN)/cdr-ingest run
+
+# The whole suite against real Redis and PostgreSQL (started here when they are not running).
+test: install services
+	$(BIN)/pytest
+
+check: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+lint: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install services
+	$(BIN)/python -m bench
+
+services:
+	scripts/ensure-services
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

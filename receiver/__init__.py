@@ -1,0 +1,1 @@
+"""HTTP edge of cdr-ingest: authenticate, check, enqueue, answer. No normalization, no store writes."""

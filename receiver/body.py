@@ -1,0 +1,28 @@
+"""Reading a request body under a size limit: refused (413) from Content-Length before reading,
+or as soon as the streamed bytes pass the limit, without reading the rest."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from receiver.errors import BodyTooLarge
+from workers.errors import PayloadError
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise PayloadError("Content-Length is not a number", malformed=True) from None
+        if size > limit:
+            raise BodyTooLarge(f"body of {size} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise BodyTooLarge(f"body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,129 @@
+"""The one ingest endpoint behind every webhook route.
+
+Order matters: route enabled (404) → content type (415) → body within the limit (413) →
+authentication over the raw bytes (401) → decode and the feed's own ``parse`` (400/422) →
+ignored events (200) → dedupe window (200 duplicate) → durable enqueue (202, or 503).
+A payload that authenticates but is not a CDR is still enqueued, so the worker quarantines it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from receiver.acceptor import Acceptor
+from receiver.auth import SignedRequest
+from receiver.body import read_limited
+from receiver.dedupe import Dedupe, dedupe_key
+from receiver.errors import SourceDisabled, UnsupportedMediaType, describe, error_response
+from receiver.feeds import Route
+from workers.bodies import decode, media_type
+from workers.envelope import Envelope, kept_headers
+from workers.errors import CdrIngestError, PayloadError
+from workers.logs import get_logger
+from workers.settings import Account, Settings
+from workers.vendors import Ignored, get_feed
+
+log = get_logger("cdr_ingest.receiver")
+
+
+@dataclass
+class IngestContext:
+    settings: Settings
+    acceptor: Acceptor
+    dedupe: Dedupe
+
+
+class IngestEndpoint:
+    """The ASGI endpoint for one route; every outcome is one log line."""
+
+    def __init__(self, route: Route, ctx: IngestContext) -> None:
+        self.route = route
+        self.ctx = ctx
+        self.feed = get_feed(route.feed)
+        self.accounts = route.accounts(ctx.settings)
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except CdrIngestError as e:
+            status, code = describe(e)
+            log.info("ingest.rejected", feed=self.route.feed, status=status, error=code, detail=str(e))
+            return error_response(e)
+
+    async def _authenticated(self, request: Request) -> tuple[Account, Envelope]:
+        if not self.accounts:
+            raise SourceDisabled(f"source {self.route.feed} is not configured")
+        content_type = request.headers.get("content-type", "")
+        if media_type(content_type) not in self.route.content_types:
+            allowed = ", ".join(sorted(self.route.content_types))
+            raise UnsupportedMediaType(f"content type {media_type(content_type) or '(none)'!r}; send {allowed}")
+        received_at = datetime.now(UTC)
+        body = await read_limited(request, self.ctx.settings.max_body_bytes)
+        signed = SignedRequest(
+            method=request.method,
+            url=str(request.url),
+            path=request.url.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query_params),
+            body=body,
+        )
+        account = self.route.check(signed, self.accounts, self.route.purpose)
+        envelope = Envelope(
+            feed=self.route.feed,
+            account=account.id,
+            received_at=received_at,
+            body=body.decode("utf-8", errors="replace"),
+            content_type=content_type,
+            headers=kept_headers(signed.headers),
+        )
+        return account, envelope
+
+    async def _handle(self, request: Request) -> Response:
+        feed_name = self.route.feed
+        account, envelope = await self._authenticated(request)
+        try:
+            record = self.feed.parse(decode(envelope.body, envelope.content_type))
+        except PayloadError:
+            await self._keep_for_quarantine(envelope)
+            raise
+        if isinstance(record, Ignored):
+            log.info("ingest.ignored", feed=feed_name, account=account.id, reason=record.reason)
+            return JSONResponse({"status": "ignored", "reason": record.reason})
+        key = dedupe_key(feed_name, account.id, record.delivery_id or record.call_id)
+        if not await self._claim(key, envelope.ingest_id):
+            log.info("ingest.duplicate", feed=feed_name, account=account.id, call_id=record.call_id)
+            return JSONResponse({"status": "duplicate"})
+        try:
+            await self.ctx.acceptor.accept(envelope)
+        except CdrIngestError:
+            await self._release(key)
+            raise
+        log.info(
+            "ingest.accepted", feed=feed_name, account=account.id, call_id=record.call_id, ingest_id=envelope.ingest_id
+        )
+        return JSONResponse({"status": "queued", "ingest_id": envelope.ingest_id}, status_code=202)
+
+    async def _claim(self, key: str, ingest_id: str) -> bool:
+        try:
+            return await self.ctx.dedupe.claim(key, ingest_id)
+        except (redis.RedisError, OSError) as e:
+            # Without the window a duplicate may be stored twice; the upsert makes that harmless.
+            log.warning("ingest.dedupe_unavailable", feed=self.route.feed, error=str(e))
+            return True
+
+    async def _release(self, key: str) -> None:
+        try:
+            await self.ctx.dedupe.release(key)
+        except (redis.RedisError, OSError):
+            pass
+
+    async def _keep_for_quarantine(self, envelope: Envelope) -> None:
+        try:
+            await self.ctx.acceptor.accept(envelope)
+        except CdrIngestError as e:
+            log.error("ingest.quarantine_lost", feed=self.route.feed, ingest_id=envelope.ingest_id, error=str(e))

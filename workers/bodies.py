@@ -1,0 +1,104 @@
+"""Raw request bodies → mappings, by content type. Pure; shared by the receiver and the worker.
+
+JSON (orjson) and ``application/x-www-form-urlencoded`` with PHP-style nested keys
+(``a[b]=1&k[]=x``, as Kazoo sends). Anything malformed raises ``PayloadError(malformed=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from workers.errors import PayloadError
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MAX_DEPTH = 32
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/json; charset=utf-8`` → ``application/json``; ``+json`` suffixes are JSON."""
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    if base.endswith("+json") or base == "text/json":
+        return JSON
+    return base
+
+
+def decode(body: bytes | str, content_type: str | None) -> Mapping[str, Any]:
+    kind = media_type(content_type)
+    if kind == JSON:
+        return decode_json(body)
+    if kind == FORM:
+        return decode_form(body)
+    raise PayloadError(f"unsupported content type {kind or '(none)'!r}", malformed=True)
+
+
+def decode_json(body: bytes | str) -> Mapping[str, Any]:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise PayloadError(f"body is not valid JSON: {e}", malformed=True) from None
+    if not isinstance(value, dict):
+        raise PayloadError("body must be a JSON object", malformed=True)
+    if _depth(value) > MAX_DEPTH:
+        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels", malformed=True)
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively (a deep document must not exhaust the Python stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def decode_form(body: bytes | str) -> Mapping[str, Any]:
+    text = body.decode("utf-8", errors="strict") if isinstance(body, bytes) else body
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise PayloadError(f"body is not valid form data: {e}", malformed=True) from None
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        _assign(result, _key_path(key), value)
+    return result
+
+
+def _key_path(key: str) -> list[str]:
+    """``a[b][]`` → ``["a", "b", ""]``; a plain key is a one-element path."""
+    head, bracket, rest = key.partition("[")
+    if not bracket or not rest.endswith("]"):
+        return [key]
+    return [head, *rest[:-1].split("][")]
+
+
+def _assign(target: dict[str, Any], path: list[str], value: str) -> None:
+    node: Any = target
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, list):
+            if last:
+                node.append(value)
+                return
+            child: Any = [] if path[i + 1] == "" else {}
+            node.append(child)
+            node = child
+            continue
+        if last:
+            node[part] = value
+            return
+        want_list = path[i + 1] == ""
+        existing = node.get(part)
+        if not isinstance(existing, list if want_list else dict):
+            existing = [] if want_list else {}
+            node[part] = existing
+        node = existing

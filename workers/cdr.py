@@ -1,0 +1,120 @@
+"""The canonical CDR (mirrors ``shared/schema.md``): what every feed adapter produces.
+
+``CDR`` is what one delivery says about one call leg; ``StoredCDR`` is the merged row with its
+ingestion bookkeeping. Pure data, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+    UNKNOWN = "unknown"
+
+
+class Status(StrEnum):
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class HangupSource(StrEnum):
+    CALLER = "caller"
+    CALLEE = "callee"
+    SYSTEM = "system"
+    CARRIER = "carrier"
+    UNKNOWN = "unknown"
+
+
+class Source(StrEnum):
+    """The path a delivery took; the store's ``sources`` column is the union of these."""
+
+    BACKFILL = "backfill"
+    PUSH = "push"
+    WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True)
+class CDR:
+    """One call leg as one delivery describes it. ``None`` means the delivery did not say."""
+
+    vendor: str
+    account_id: str | None
+    call_id: str
+    leg: str | None = None
+    other_leg_call_id: str | None = None
+    interaction_id: str | None = None
+    direction: Direction = Direction.UNKNOWN
+    from_number: str | None = None
+    to_number: str | None = None
+    from_name: str | None = None
+    caller_restricted: bool | None = None
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    talk_s: int | None = None
+    billed_s: int | None = None
+    ring_s: int | None = None
+    status: Status = Status.UNKNOWN
+    q850_cause: int | None = None
+    hangup_cause: str | None = None
+    sip_code: int | None = None
+    hangup_source: HangupSource | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    mos: float | None = None
+    jitter_ms: float | None = None
+    packet_loss_pct: float | None = None
+    codec: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return cdr_id(self.vendor, self.account_id, self.call_id, self.leg)
+
+
+def cdr_id(vendor: str, account_id: str | None, call_id: str, leg: str | None = None) -> str:
+    """Stable row id ``vendor:account:call_id[:leg]``, so every re-delivery maps to the same row."""
+    base = f"{vendor}:{account_id or ''}:{call_id}"
+    return f"{base}:{leg}" if leg else base
+
+
+# Identity columns: fixed by the id, never merged.
+IDENTITY_FIELDS = ("vendor", "account_id", "call_id", "leg")
+# Call fields merged one by one under schema.md's rules.
+CALL_FIELDS = tuple(f.name for f in fields(CDR) if f.name not in IDENTITY_FIELDS and f.name != "extra")
+BILLING_FIELDS = frozenset({"cost", "currency", "billed_s"})
+
+
+@dataclass(frozen=True)
+class StoredCDR:
+    """The merged row: the call as all deliveries so far describe it, plus bookkeeping.
+
+    ``versions`` records, per field, which delivery set it (see ``workers.merge``); it is what
+    makes merging independent of the order deliveries are processed in.
+    """
+
+    cdr: CDR
+    sources: frozenset[Source]
+    first_seen_at: datetime
+    updated_at: datetime
+    raw: Mapping[str, Any]
+    versions: Mapping[str, str]
+
+    @property
+    def id(self) -> str:
+        return self.cdr.id

@@ -1,0 +1,73 @@
+"""The queue payload contract: one versioned envelope per delivery, serialized with orjson.
+
+The receiver and the poller build envelopes; ``workers.jobs`` reads them. The raw body travels as
+text so the worker re-parses exactly what the vendor sent. Bump ``VERSION`` on any change, and
+keep reading the old version until no queued envelope can carry it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workers.errors import PayloadError
+from workers.normalize.times import as_utc, format_utc, parse_time
+
+VERSION = 1
+# Headers worth keeping with the body: they describe it, never authenticate it.
+KEPT_HEADERS = ("content-type", "user-agent", "x-callr-eventid", "x-vobiz-event", "x-vobiz-request-id")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    feed: str
+    account: str
+    received_at: datetime
+    body: str
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ingest_id: str = field(default_factory=lambda: new_ingest_id())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "feed": self.feed,
+            "account": self.account,
+            "received_at": format_utc(self.received_at),
+            "body": self.body,
+            "content_type": self.content_type,
+            "headers": dict(self.headers),
+            "ingest_id": self.ingest_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Envelope:
+        version = data.get("v")
+        if version != VERSION:
+            raise PayloadError(f"unsupported envelope version {version!r}")
+        try:
+            received_at = parse_time(data["received_at"])
+            if received_at is None:
+                raise ValueError("empty received_at")
+            return cls(
+                feed=str(data["feed"]),
+                account=str(data["account"]),
+                received_at=as_utc(received_at),
+                body=str(data["body"]),
+                content_type=str(data.get("content_type") or "application/json"),
+                headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+                ingest_id=str(data["ingest_id"]),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise PayloadError(f"invalid envelope: {e}") from None
+
+
+def new_ingest_id() -> str:
+    return uuid.uuid4().hex
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: headers[name] for name in KEPT_HEADERS if name in headers}

@@ -1,0 +1,138 @@
+"""The one RQ job: a batch of envelopes → normalized deliveries → one store upsert.
+
+Retry or quarantine is decided here and only here: a payload that cannot be normalized is
+deterministic, so it goes to the quarantine table at once (never failing its batch neighbours);
+a store or Redis failure is transient, so the job raises and RQ's ``Retry`` applies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from workers.bodies import decode
+from workers.envelope import Envelope, new_ingest_id
+from workers.errors import PayloadError, TransientError
+from workers.logs import get_logger
+from workers.merge import Delivery
+from workers.settings import Account, Settings, load_settings
+from workers.store import SqlStore, open_store
+from workers.vendors import Ignored, get_feed, vendor_of
+
+log = get_logger("cdr_ingest.worker")
+
+
+@dataclass
+class Runtime:
+    """What a worker process holds between jobs: settings, accounts by key, an open store."""
+
+    settings: Settings
+    store: SqlStore
+
+    def account(self, vendor: str, account_id: str) -> Account | None:
+        for a in self.settings.accounts_for(vendor):
+            if a.id == account_id:
+                return a
+        return None
+
+
+_runtime: Runtime | None = None
+
+
+def configure(runtime: Runtime | None) -> None:
+    """Set (or clear) the process runtime; ``cdr-ingest worker`` calls this before working."""
+    global _runtime
+    _runtime = runtime
+
+
+def current_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        settings = load_settings()
+        _runtime = Runtime(settings=settings, store=open_store(settings.database_url))
+    return _runtime
+
+
+def normalize(envelope: Envelope, account: Account | None) -> Delivery | None:
+    """Envelope → delivery (None when the payload carries no CDR). Pure; raises ``PayloadError``."""
+    if account is None:
+        raise PayloadError(f"account {envelope.account!r} of {envelope.feed} is not configured")
+    try:
+        feed = get_feed(envelope.feed)
+    except KeyError:
+        raise PayloadError(f"unknown feed {envelope.feed!r}") from None
+    payload = decode(envelope.body, envelope.content_type)
+    record = feed.parse(payload)
+    if isinstance(record, Ignored):
+        return None
+    cdr = feed.to_cdr(record, account=account, received_at=envelope.received_at)
+    return Delivery(
+        cdr=cdr, source=feed.SOURCE, received_at=envelope.received_at, ingest_id=envelope.ingest_id, raw=payload
+    )
+
+
+def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """RQ entry point (enqueued by name as ``workers.jobs.ingest``)."""
+    rt = current_runtime()
+    started = time.perf_counter()
+    accepted: list[tuple[Envelope, Delivery]] = []
+    quarantined = ignored = 0
+    for item in batch:
+        envelope, invalid = _envelope_or_stand_in(item)
+        try:
+            if invalid is not None:
+                raise invalid
+            delivery = normalize(envelope, rt.account(vendor_of(envelope.feed), envelope.account))
+        except PayloadError as e:
+            rt.store.quarantine(envelope, str(e), now=datetime.now(UTC))
+            quarantined += 1
+            log.warning("cdr.quarantined", feed=envelope.feed, account=envelope.account,
+                        ingest_id=envelope.ingest_id, reason=str(e))  # fmt: skip
+            continue
+        if delivery is None:
+            ignored += 1
+            continue
+        accepted.append((envelope, delivery))
+    deliveries = [d for _, d in accepted]
+    try:
+        rows = rt.store.upsert(deliveries, now=datetime.now(UTC))
+    except TransientError as e:
+        log.error("ingest.store_failed", deliveries=len(deliveries), error=str(e), outcome="retry")
+        raise
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    stored_at = datetime.now(UTC)
+    by_id = {r.id: r for r in rows}
+    for envelope, d in accepted:
+        row = by_id[d.cdr.id]
+        log.info(
+            "cdr.stored",
+            feed=envelope.feed,
+            account=d.cdr.account_id,
+            call_id=d.cdr.call_id,
+            ingest_id=d.ingest_id,
+            status=str(row.cdr.status),
+            sources=",".join(sorted(row.sources)),
+            age_ms=round((stored_at - d.received_at).total_seconds() * 1000, 1),
+            batch_ms=elapsed_ms,
+        )
+    return {"stored": len(deliveries), "quarantined": quarantined, "ignored": ignored}
+
+
+def _envelope_or_stand_in(item: Mapping[str, Any]) -> tuple[Envelope, PayloadError | None]:
+    """The envelope, or (when it is unreadable) one wrapping it whole and the reason, for quarantine."""
+    try:
+        return Envelope.from_dict(item), None
+    except PayloadError as e:
+        return Envelope(
+            feed=str(item.get("feed", "unknown")),
+            account=str(item.get("account", "unknown")),
+            received_at=datetime.now(UTC),
+            body=orjson.dumps(item, default=str).decode(),
+            ingest_id=str(item.get("ingest_id") or new_ingest_id()),
+            content_type="application/x-cdr-ingest-invalid-envelope",
+        ), e

@@ -1,0 +1,1 @@
+"""Shared pure helpers for feed adapters: times, numbers, causes, money. No I/O anywhere here."""

@@ -1,0 +1,67 @@
+"""Times to aware UTC datetimes. Pure.
+
+Handles ISO 8601 with or without a zone (a missing zone means UTC, as Sinch advises), 7-digit
+fractions (Sinch), space- and underscore-separated forms (Callr v1, Kazoo ``datetime``), unix
+seconds and Kazoo's Gregorian seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+# Kazoo counts seconds from 0000-01-01 (core/kazoo_stdlib/include/kz_types.hrl).
+UNIX_EPOCH_IN_GREGORIAN = 62_167_219_200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Fractions longer than microseconds are cut to six digits before parsing.
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO-like timestamp string → aware UTC datetime; empty → None; garbage → ValueError."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) >= 11 and text[10] in " _":
+        text = text[:10] + "T" + text[11:]
+    text = _LONG_FRACTION.sub(r"\1", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a timestamp: {value!r}") from None
+    return as_utc(parsed)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A naive datetime is taken as UTC; an aware one is converted to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def from_unix(seconds: int | float | str) -> datetime:
+    return _EPOCH + timedelta(seconds=_number(seconds))
+
+
+def from_gregorian(seconds: int | str) -> datetime:
+    """Kazoo Gregorian seconds (11 digits today) → UTC."""
+    return from_unix(_number(seconds) - UNIX_EPOCH_IN_GREGORIAN)
+
+
+def _number(value: int | float | str) -> int | float:
+    if isinstance(value, bool):
+        raise ValueError(f"not a number of seconds: {value!r}")
+    if isinstance(value, int | float):
+        return value
+    text = value.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def format_utc(value: datetime) -> str:
+    """Fixed-width UTC text (``2024-04-24T17:42:28.876000Z``) that sorts like the instant."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

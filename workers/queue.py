@@ -1,0 +1,61 @@
+"""The RQ side of the queue contract: orjson serializer, the ingest queue, enqueueing envelopes.
+
+One job carries a batch of envelopes (``workers.jobs.ingest``), enqueued by name so the
+receiver never imports worker code. Never pickle: the serializer is orjson, passed explicitly to
+every ``Queue`` and ``Worker``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import redis
+from rq import Queue, Retry
+from rq.job import Job
+
+from workers.envelope import Envelope
+from workers.errors import TransientError
+
+INGEST_JOB = "workers.jobs.ingest"
+JOB_TIMEOUT_S = 120
+FAILURE_TTL_S = 14 * 24 * 3600  # failed jobs stay listable for two weeks
+RETRY = Retry(max=8, interval=[1, 5, 15, 60, 300, 900, 1800, 3600])
+
+
+class OrjsonSerializer:
+    """rq's two-method serializer protocol, with orjson (tuples come back as lists: rq unpacks them)."""
+
+    @staticmethod
+    def dumps(obj: Any) -> bytes:
+        return orjson.dumps(obj)
+
+    @staticmethod
+    def loads(data: bytes) -> Any:
+        return orjson.loads(data)
+
+
+def redis_connection(url: str, *, timeout_s: float | None = 5.0) -> redis.Redis:
+    """A sync client for RQ (bytes responses, as RQ requires). A worker passes ``timeout_s=None``:
+    its blocking dequeue waits longer than any socket timeout would allow."""
+    return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=5.0)
+
+
+def ingest_queue(connection: redis.Redis, name: str) -> Queue:
+    return Queue(name, connection=connection, serializer=OrjsonSerializer, default_timeout=JOB_TIMEOUT_S)
+
+
+def enqueue_envelopes(queue: Queue, envelopes: Sequence[Envelope]) -> Job:
+    """One job for the batch; returns once Redis has it, or raises ``TransientError``."""
+    try:
+        return queue.enqueue(
+            INGEST_JOB,
+            [e.to_dict() for e in envelopes],
+            retry=RETRY,
+            result_ttl=0,
+            failure_ttl=FAILURE_TTL_S,
+            job_timeout=JOB_TIMEOUT_S,
+        )
+    except redis.RedisError as e:
+        raise TransientError(f"Redis refused the job: {e}") from e

@@ -1,0 +1,253 @@
+"""Settings, read once from the environment (and the optional TOML file) into frozen dataclasses.
+
+Nothing else in the project reads ``os.environ``: commands call ``load_settings()`` once and pass
+the result down. Secrets are wrapped in ``Secret`` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workers.errors import ConfigError
+
+
+class Secret:
+    """A credential that prints as asterisks; ``reveal()`` is the only way to read it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Account:
+    """One vendor account: who it is, how its deliveries authenticate, how its values normalize."""
+
+    vendor: str
+    id: str
+    # purpose ("webhook", "actions", "callback", "app", "api") -> accepted secrets, current first.
+    secrets: Mapping[str, tuple[Secret, ...]] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)
+    currency: str | None = None
+    region: str | None = None
+
+    def secrets_for(self, purpose: str) -> tuple[Secret, ...]:
+        return self.secrets.get(purpose, ())
+
+    def option(self, name: str, default: str | None = None) -> str | None:
+        return self.options.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = "sqlite:///var/cdr.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 256 * 1024
+    dedupe_window_s: int = 24 * 3600
+    signature_tolerance_s: int = 300
+    poll_interval_s: int = 300
+    poll_overlap_s: int = 3600
+    queue_name: str = "cdr-ingest"
+    log_format: str = "auto"
+    log_level: str = "INFO"
+    read_api_token: Secret | None = None
+    accounts: tuple[Account, ...] = ()
+
+    def accounts_for(self, vendor: str) -> tuple[Account, ...]:
+        return tuple(a for a in self.accounts if a.vendor == vendor)
+
+
+# Per vendor: the variable naming the account, the secrets by purpose, options with defaults,
+# the currency variable and its default. A vendor appears as an account when any of these is set.
+_VENDOR_ENV: dict[str, dict[str, Any]] = {
+    "callr": {
+        "id": ("CALLR_ACCOUNT_SID", "default"),
+        "secrets": {
+            "webhook": "CALLR_WEBHOOK_SECRET",
+            "actions": "CALLR_ACTIONS_TOKEN",
+            "api": "CALLR_API_KEY",
+            "jsonrpc": "CALLR_PASSWORD",
+        },
+        "options": {
+            "hmac_algo": ("CALLR_HMAC_ALGO", "sha256"),
+            "api_url": ("CALLR_API_URL", "https://api.callr.com/v2.0"),
+            "jsonrpc_url": ("CALLR_JSONRPC_URL", "https://api.callr.com/json-rpc/v1.1/"),
+            "login": ("CALLR_LOGIN", None),
+        },
+        "currency": ("CALLR_CURRENCY", "EUR"),
+        "region": "CALLR_DEFAULT_REGION",
+    },
+}
+
+HMAC_ALGOS = ("md5", "sha1", "sha256", "sha512")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting once; raise ``ConfigError`` naming the variable when one is bad."""
+    env = os.environ if environ is None else environ
+    accounts = list(_accounts_from_env(env))
+    config_path = env.get("CDR_INGEST_CONFIG")
+    if config_path:
+        accounts.extend(_accounts_from_toml(Path(config_path)))
+    _check_unique(accounts)
+    return Settings(
+        redis_url=env.get("REDIS_URL", Settings.redis_url),
+        database_url=env.get("DATABASE_URL", Settings.database_url),
+        host=env.get("HOST", Settings.host),
+        port=_int(env, "PORT", Settings.port),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", Settings.max_body_bytes),
+        dedupe_window_s=_int(env, "DEDUPE_WINDOW_S", Settings.dedupe_window_s),
+        signature_tolerance_s=_int(env, "SIGNATURE_TOLERANCE_S", Settings.signature_tolerance_s),
+        poll_interval_s=_int(env, "POLL_INTERVAL_S", Settings.poll_interval_s),
+        poll_overlap_s=_int(env, "POLL_OVERLAP_S", Settings.poll_overlap_s),
+        queue_name=env.get("QUEUE_NAME", Settings.queue_name),
+        log_format=_choice(env, "LOG_FORMAT", Settings.log_format, ("auto", "json", "console")),
+        log_level=env.get("LOG_LEVEL", Settings.log_level).upper(),
+        read_api_token=_secret(env, "READ_API_TOKEN"),
+        accounts=tuple(accounts),
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _read_file(name: str, path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"{name}: cannot read {path}: {e.strerror}") from None
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    """``NAME`` or the file named by ``NAME_FILE``; empty means unset."""
+    value = env.get(name)
+    file_path = env.get(f"{name}_FILE")
+    if value and file_path:
+        raise ConfigError(f"set {name} or {name}_FILE, not both")
+    if file_path:
+        value = _read_file(f"{name}_FILE", file_path)
+    return Secret(value) if value else None
+
+
+def _rotating(env: Mapping[str, str], name: str) -> tuple[Secret, ...]:
+    """The current secret and, during a rotation, ``NAME_PREVIOUS``."""
+    return tuple(s for s in (_secret(env, name), _secret(env, f"{name}_PREVIOUS")) if s is not None)
+
+
+def _accounts_from_env(env: Mapping[str, str]) -> list[Account]:
+    accounts = []
+    for vendor, spec in _VENDOR_ENV.items():
+        secrets = {p: _rotating(env, var) for p, var in spec["secrets"].items()}
+        secrets = {p: s for p, s in secrets.items() if s}
+        id_var, id_default = spec["id"]
+        if not secrets and not env.get(id_var):
+            continue
+        options = {k: env.get(var) or d for k, (var, d) in spec["options"].items() if env.get(var) or d}
+        currency_var, currency_default = spec["currency"]
+        accounts.append(
+            _validated(
+                Account(
+                    vendor=vendor,
+                    id=env.get(id_var) or id_default,
+                    secrets=secrets,
+                    options=options,
+                    currency=(env.get(currency_var) or currency_default).upper(),
+                    region=(env.get(spec["region"]) or None),
+                ),
+                source=vendor.upper() + "_*",
+            )
+        )
+    return accounts
+
+
+def _accounts_from_toml(path: Path) -> list[Account]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"CDR_INGEST_CONFIG: cannot read {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"CDR_INGEST_CONFIG: {path} is not valid TOML: {e}") from None
+    accounts = []
+    for i, entry in enumerate(data.get("accounts", [])):
+        where = f"CDR_INGEST_CONFIG accounts[{i}]"
+        vendor = entry.get("vendor")
+        if vendor not in _VENDOR_ENV:
+            raise ConfigError(f"{where}: vendor must be one of {', '.join(_VENDOR_ENV)}, got {vendor!r}")
+        secrets: dict[str, tuple[Secret, ...]] = {}
+        for purpose, value in entry.get("secrets", {}).items():
+            if purpose.endswith("_file"):
+                values = [_read_file(f"{where}.secrets.{purpose}", p) for p in _as_list(value)]
+                purpose = purpose.removesuffix("_file")
+            else:
+                values = _as_list(value)
+            secrets[purpose] = secrets.get(purpose, ()) + tuple(Secret(v) for v in values if v)
+        defaults = {k: d for k, (_, d) in _VENDOR_ENV[vendor]["options"].items() if d}
+        currency = entry.get("currency") or _VENDOR_ENV[vendor]["currency"][1]
+        accounts.append(
+            _validated(
+                Account(
+                    vendor=vendor,
+                    id=str(entry.get("id") or "default"),
+                    secrets=secrets,
+                    options={**defaults, **{k: str(v) for k, v in entry.get("options", {}).items()}},
+                    currency=currency.upper() if currency else None,
+                    region=entry.get("region"),
+                ),
+                source=where,
+            )
+        )
+    return accounts
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _validated(account: Account, *, source: str) -> Account:
+    algo = account.option("hmac_algo")
+    if algo is not None and algo.lower() not in HMAC_ALGOS:
+        raise ConfigError(f"{source}: HMAC algorithm must be one of {', '.join(HMAC_ALGOS)}, got {algo!r}")
+    if account.currency is not None and (len(account.currency) != 3 or not account.currency.isalpha()):
+        raise ConfigError(f"{source}: currency must be an ISO 4217 code, got {account.currency!r}")
+    return account
+
+
+def _check_unique(accounts: list[Account]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for a in accounts:
+        if (a.vendor, a.id) in seen:
+            raise ConfigError(f"account {a.vendor}:{a.id} is configured twice")
+        seen.add((a.vendor, a.id))

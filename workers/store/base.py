@@ -1,0 +1,229 @@
+"""What both stores do: migrate, upsert through ``merge``, read, quarantine.
+
+Upserts are batched: one transaction locks the batch's existing rows (in id order, so two
+workers never deadlock), merges every delivery in Python with the pure ``merge``, and writes the
+results. Any database error surfaces as ``TransientError`` so the job is retried.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from workers.cdr import StoredCDR
+from workers.envelope import Envelope
+from workers.merge import Delivery, merge
+from workers.normalize.times import format_utc, parse_time
+from workers.store.rows import CDR_COLUMNS, dump_json, from_row, to_row
+from workers.store.schema import MIGRATIONS_TABLE, migrations
+
+
+@dataclass(frozen=True)
+class QuarantinedEnvelope:
+    ingest_id: str
+    feed: str
+    account: str
+    received_at: datetime
+    reason: str
+    envelope: dict[str, Any]
+    quarantined_at: datetime
+    replayed_at: datetime | None
+
+
+class SqlStore(ABC):
+    dialect: str
+    text_types: bool  # SQLite stores times, money and JSON as text
+    param: str  # placeholder: "?" or "%s"
+
+    # -- dialect hooks -------------------------------------------------------------------------
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction yielding a cursor; errors become ``TransientError``."""
+
+    @abstractmethod
+    def _lock_clause(self) -> str: ...
+
+    @abstractmethod
+    def _insert_new(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert rows believed new; raise ``ConcurrentInsert`` if another writer got there first."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- schema --------------------------------------------------------------------------------
+    def migrate(self, *, now: datetime) -> list[int]:
+        """Apply the migrations not yet applied; return their versions."""
+        applied: list[int] = []
+        with self._transaction() as cur:
+            cur.execute(MIGRATIONS_TABLE)
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {r[0] if isinstance(r, tuple) else r["version"] for r in cur.fetchall()}
+            for m in migrations(self.dialect):
+                if m.version in done:
+                    continue
+                for statement in m.statements:
+                    cur.execute(statement)
+                cur.execute(
+                    f"INSERT INTO schema_migrations (version, applied_at) VALUES ({self.param}, {self.param})",
+                    (m.version, format_utc(now)),
+                )
+                applied.append(m.version)
+        return applied
+
+    def schema_version(self) -> int:
+        with self._transaction() as cur:
+            cur.execute(MIGRATIONS_TABLE)
+            cur.execute("SELECT max(version) AS v FROM schema_migrations")
+            row = cur.fetchone()
+        value = row[0] if isinstance(row, tuple) else row["v"]
+        return int(value or 0)
+
+    # -- CDRs ----------------------------------------------------------------------------------
+    def upsert(self, deliveries: Sequence[Delivery], *, now: datetime) -> list[StoredCDR]:
+        """Merge every delivery into its row in one transaction; return the rows written."""
+        if not deliveries:
+            return []
+        for attempt in range(5):
+            try:
+                return self._upsert_once(deliveries, now=now)
+            except ConcurrentInsert:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _upsert_once(self, deliveries: Sequence[Delivery], *, now: datetime) -> list[StoredCDR]:
+        ids = sorted({d.cdr.id for d in deliveries})
+        with self._transaction() as cur:
+            existing = self._select(cur, ids, lock=True)
+            merged = dict(existing)
+            for d in deliveries:
+                merged[d.cdr.id] = merge(merged.get(d.cdr.id), d, now=now)
+            rows = [to_row(merged[i], text_types=self.text_types) for i in ids]
+            self._insert_new(cur, [r for r in rows if r["id"] not in existing])
+            self._update(cur, [r for r in rows if r["id"] in existing])
+        return [merged[i] for i in ids]
+
+    def _select(self, cur: Any, ids: Sequence[str], *, lock: bool) -> dict[str, StoredCDR]:
+        found: dict[str, StoredCDR] = {}
+        cols = ", ".join(CDR_COLUMNS)
+        for chunk in _chunks(ids, 500):
+            marks = ", ".join([self.param] * len(chunk))
+            lock_sql = self._lock_clause() if lock else ""
+            cur.execute(f"SELECT {cols} FROM cdrs WHERE id IN ({marks}) ORDER BY id{lock_sql}", chunk)
+            for values in cur.fetchall():
+                row = from_row(_as_mapping(values, CDR_COLUMNS))
+                found[row.id] = row
+        return found
+
+    def _update(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        sets = ", ".join(f"{c} = {self.param}" for c in CDR_COLUMNS if c != "id")
+        cur.executemany(
+            f"UPDATE cdrs SET {sets} WHERE id = {self.param}",
+            [[r[c] for c in CDR_COLUMNS if c != "id"] + [r["id"]] for r in rows],
+        )
+
+    def insert_sql(self) -> str:
+        marks = ", ".join([self.param] * len(CDR_COLUMNS))
+        return f"INSERT INTO cdrs ({', '.join(CDR_COLUMNS)}) VALUES ({marks})"
+
+    def get(self, cdr_id: str) -> StoredCDR | None:
+        with self._transaction() as cur:
+            return self._select(cur, [cdr_id], lock=False).get(cdr_id)
+
+    def count(self) -> int:
+        with self._transaction() as cur:
+            cur.execute("SELECT count(*) AS n FROM cdrs")
+            row = cur.fetchone()
+        return int(row[0] if isinstance(row, tuple) else row["n"])
+
+    # -- quarantine ----------------------------------------------------------------------------
+    def quarantine(self, envelope: Envelope, reason: str, *, now: datetime) -> None:
+        """Keep an envelope that cannot be normalized, with why; a re-quarantine updates the reason."""
+        p = self.param
+        values = [
+            envelope.ingest_id,
+            envelope.feed,
+            envelope.account,
+            self._time(envelope.received_at),
+            reason,
+            dump_json(envelope.to_dict()),
+            self._time(now),
+        ]
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO quarantine (ingest_id, feed, account, received_at, reason, envelope, quarantined_at)"
+                f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})"
+                " ON CONFLICT (ingest_id) DO UPDATE SET reason = excluded.reason,"
+                " quarantined_at = excluded.quarantined_at, replayed_at = NULL",
+                values,
+            )
+
+    def quarantined(
+        self, ingest_ids: Sequence[str] = (), *, include_replayed: bool = False
+    ) -> list[QuarantinedEnvelope]:
+        cols = "ingest_id, feed, account, received_at, reason, envelope, quarantined_at, replayed_at"
+        where, args = [], list(ingest_ids)
+        if ingest_ids:
+            where.append(f"ingest_id IN ({', '.join([self.param] * len(ingest_ids))})")
+        if not include_replayed:
+            where.append("replayed_at IS NULL")
+        sql = f"SELECT {cols} FROM quarantine"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._transaction() as cur:
+            cur.execute(sql + " ORDER BY quarantined_at, ingest_id", args)
+            rows = [_as_mapping(r, cols.split(", ")) for r in cur.fetchall()]
+        return [
+            QuarantinedEnvelope(
+                ingest_id=r["ingest_id"],
+                feed=r["feed"],
+                account=r["account"],
+                received_at=_time_value(r["received_at"]),
+                reason=r["reason"],
+                envelope=orjson.loads(r["envelope"]) if isinstance(r["envelope"], str) else r["envelope"],
+                quarantined_at=_time_value(r["quarantined_at"]),
+                replayed_at=None if r["replayed_at"] is None else _time_value(r["replayed_at"]),
+            )
+            for r in rows
+        ]
+
+    def mark_replayed(self, ingest_ids: Sequence[str], *, now: datetime) -> None:
+        if not ingest_ids:
+            return
+        with self._transaction() as cur:
+            cur.executemany(
+                f"UPDATE quarantine SET replayed_at = {self.param} WHERE ingest_id = {self.param}",
+                [(self._time(now), i) for i in ingest_ids],
+            )
+
+    def _time(self, value: datetime) -> Any:
+        return format_utc(value) if self.text_types else value
+
+
+class ConcurrentInsert(Exception):
+    """Another writer inserted a row this transaction believed new; the batch is retried."""
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _as_mapping(values: Any, columns: Sequence[str]) -> dict[str, Any]:
+    if isinstance(values, dict):
+        return values
+    return dict(zip(columns, values, strict=True))
+
+
+def _time_value(value: Any) -> datetime:
+    parsed = parse_time(value) if isinstance(value, str) else value
+    assert isinstance(parsed, datetime)
+    return parsed

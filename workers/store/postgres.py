@@ -1,0 +1,83 @@
+"""PostgreSQL store (psycopg 3), for production. Same schema and logic as SQLite.
+
+Rows a batch already has are locked with ``FOR UPDATE``; rows it believes new are inserted with
+``ON CONFLICT DO NOTHING`` and, if another worker inserted one first, the batch is retried so
+that row is merged rather than overwritten. A lost connection is reopened on the next call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from workers.errors import TransientError
+from workers.store.base import ConcurrentInsert, SqlStore
+from workers.store.rows import CDR_COLUMNS, dump_json
+
+
+class PostgresStore(SqlStore):
+    dialect = "postgresql"
+    text_types = False
+    param = "%s"
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[dict[str, Any]] | None = None
+
+    def _connection(self) -> psycopg.Connection[dict[str, Any]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, row_factory=dict_row, connect_timeout=10)
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._lock:
+            try:
+                conn = self._connection()
+                with conn.transaction(), conn.cursor() as cur:
+                    yield cur
+            except psycopg.Error as e:
+                self._drop_if_broken()
+                raise TransientError(f"PostgreSQL: {e}") from e
+
+    def _drop_if_broken(self) -> None:
+        if self._conn is not None and (self._conn.closed or self._conn.broken):
+            self._conn = None
+
+    def _lock_clause(self) -> str:
+        return " FOR UPDATE"
+
+    def _insert_new(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        cur.executemany(
+            self.insert_sql() + " ON CONFLICT (id) DO NOTHING RETURNING id",
+            [_adapt(r) for r in rows],
+            returning=True,
+        )
+        inserted = 0
+        while True:
+            inserted += len(cur.fetchall())
+            if not cur.nextset():
+                break
+        if inserted != len(rows):
+            raise ConcurrentInsert()
+
+    def _update(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+        super()._update(cur, [dict(zip(CDR_COLUMNS, _adapt(r), strict=True)) for r in rows])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _adapt(row: dict[str, Any]) -> list[Any]:
+    return [Jsonb(row[c], dumps=dump_json) if c in ("extra", "raw", "merge_versions") else row[c] for c in CDR_COLUMNS]

@@ -1,0 +1,73 @@
+"""SQLite store: the embedded default (``sqlite:///var/cdr.db``). WAL, one writer at a time.
+
+``BEGIN IMMEDIATE`` takes the write lock up front, so a batch never conflicts with another
+writer; ``synchronous=FULL`` because a stored CDR is money.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from workers.errors import TransientError
+from workers.store.base import SqlStore
+
+
+def sqlite_path(database_url: str) -> str:
+    """``sqlite:///var/cdr.db`` → ``var/cdr.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
+    path = database_url.removeprefix("sqlite://")
+    if path.startswith("/"):
+        path = path[1:]
+    return path or ":memory:"
+
+
+class SqliteStore(SqlStore):
+    dialect = "sqlite"
+    text_types = True
+    param = "?"
+
+    def __init__(self, database_url: str) -> None:
+        path = sqlite_path(database_url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                yield cur
+                cur.execute("COMMIT")
+            except sqlite3.Error as e:
+                self._rollback()
+                raise TransientError(f"SQLite: {e}") from e
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                cur.close()
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def _lock_clause(self) -> str:
+        return ""
+
+    def _insert_new(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            cur.executemany(self.insert_sql(), [list(r.values()) for r in rows])
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,124 @@
+"""Typed reads from a vendor record, raising ``PayloadError`` that names the field. Pure.
+
+Every feed adapter reads through ``Fields`` so "what went wrong" always says which field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from workers.errors import PayloadError
+from workers.normalize.money import to_decimal
+from workers.normalize.times import parse_time
+
+
+class Fields:
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, Mapping):
+            raise PayloadError(f"{where} must be an object")
+        self.data: Mapping[str, Any] = data
+        self.where = where
+
+    def _fail(self, key: str, problem: str) -> PayloadError:
+        return PayloadError(f"{self.where}.{key}: {problem}")
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def text(self, key: str) -> str | None:
+        """A string or number as text; empty or absent → None."""
+        value = self.data.get(key)
+        if value is None or isinstance(value, bool):
+            return None
+        if isinstance(value, int | float | str):
+            text = str(value).strip()
+            return text or None
+        raise self._fail(key, f"expected text, got {type(value).__name__}")
+
+    def required_text(self, key: str) -> str:
+        value = self.text(key)
+        if value is None:
+            raise self._fail(key, "required")
+        return value
+
+    def identifier(self, key: str) -> str:
+        """A required id that may be a (big) integer or a string; kept as exact text."""
+        value = self.data.get(key)
+        if isinstance(value, float) or isinstance(value, bool):
+            raise self._fail(key, "must be an integer or a string, not a float")
+        return self.required_text(key)
+
+    def integer(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            raise self._fail(key, "expected an integer, got a boolean")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+            try:
+                number = Decimal(value.strip())
+            except ArithmeticError:
+                number = None
+            if number is not None and number.is_finite() and number == number.to_integral_value():
+                return int(number)
+        raise self._fail(key, f"expected an integer, got {value!r}")
+
+    def number(self, key: str) -> float | None:
+        """A measurement (MOS, jitter): float is right for these, never for money."""
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        except (TypeError, ValueError):
+            raise self._fail(key, f"expected a number, got {value!r}") from None
+
+    def boolean(self, key: str) -> bool | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise self._fail(key, f"expected a boolean, got {value!r}")
+
+    def time(self, key: str) -> datetime | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._fail(key, f"expected a timestamp string, got {value!r}")
+        try:
+            return parse_time(value)
+        except ValueError as e:
+            raise self._fail(key, str(e)) from None
+
+    def decimal(self, key: str) -> Decimal | None:
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, str | int | float):
+            raise self._fail(key, f"expected an amount, got {value!r}")
+        try:
+            return to_decimal(value)
+        except ValueError as e:
+            raise self._fail(key, str(e)) from None
+
+    def rest(self, consumed: frozenset[str]) -> dict[str, Any]:
+        """The fields no column took, kept as they came (the row's ``extra``)."""
+        return {k: v for k, v in self.data.items() if k not in consumed and v is not None}
