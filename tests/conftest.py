@@ -1,0 +1,142 @@
+"""Shared fixtures: real Redis (a claimed DB number, flushed around each test), real PostgreSQL
+(a schema of this session's own), SQLite in a temp dir, settings factories, log reset."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+import structlog
+
+from workers.settings import Settings, load_settings
+from workers.store import SqlStore, open_store
+
+REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+@pytest.fixture(scope="session")
+def redis_db() -> Iterator[int]:
+    """A Redis DB number no other test session is using (claimed with SET NX in DB 0)."""
+    lock = redis.Redis.from_url(f"{REDIS_BASE}/0")
+    token = uuid.uuid4().hex
+    for n in range(1, 16):
+        if lock.set(f"cdr-ingest:test-db-claim:{n}", token, nx=True, ex=3 * 3600):
+            break
+    else:
+        pytest.fail("every Redis test DB (1-15) is claimed by another test session")
+    try:
+        yield n
+    finally:
+        if lock.get(f"cdr-ingest:test-db-claim:{n}") == token.encode():
+            lock.delete(f"cdr-ingest:test-db-claim:{n}")
+        lock.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_db: int) -> str:
+    return f"{REDIS_BASE}/{redis_db}"
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema made for this session, dropped after."""
+    schema = f"cdr_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_BASE else "?"
+    yield f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated(pg_url: str) -> str:
+    from datetime import UTC, datetime
+
+    store = open_store(pg_url)
+    store.migrate(now=datetime.now(UTC))
+    store.close()
+    return pg_url
+
+
+@pytest.fixture
+def pg_store_url(_pg_migrated: str) -> Iterator[str]:
+    """The session schema, migrated, with every table emptied before the test."""
+    with psycopg.connect(_pg_migrated, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        tables = [t for t in tables if t != "schema_migrations"]
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(tables)}")
+    yield _pg_migrated
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/cdr.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs once per store."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/cdr.db"
+    url: str = request.getfixturevalue("pg_store_url")
+    return url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    from datetime import UTC, datetime
+
+    s = open_store(database_url)
+    s.migrate(now=datetime.now(UTC))
+    yield s
+    s.close()
+
+
+CALLR_SECRET = "callr-webhook-secret"
+CALLR_TOKEN = "callr-actions-token"
+
+
+@pytest.fixture
+def make_settings(redis_url: str, sqlite_url: str) -> Callable[..., Settings]:
+    """Settings as ``load_settings`` builds them from an environment; keywords override."""
+
+    def make(**env: Any) -> Settings:
+        base = {
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": sqlite_url,
+            "CALLR_WEBHOOK_SECRET": CALLR_SECRET,
+            "CALLR_ACTIONS_TOKEN": CALLR_TOKEN,
+            "CALLR_ACCOUNT_SID": "acct1",
+            "LOG_FORMAT": "json",
+        }
+        base.update({k: str(v) for k, v in env.items() if v is not None})
+        for k in [k for k, v in env.items() if v is None]:
+            base.pop(k, None)
+        return load_settings(base)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    yield
+    structlog.reset_defaults()

@@ -1,0 +1,77 @@
+"""Times: every vendor encoding becomes an aware UTC datetime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workers.normalize.times import UNIX_EPOCH_IN_GREGORIAN, format_utc, from_gregorian, from_unix, parse_time
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-04-24T17:42:28.876Z", datetime(2024, 4, 24, 17, 42, 28, 876000, tzinfo=UTC)),
+        ("2024-04-24T17:42:28Z", datetime(2024, 4, 24, 17, 42, 28, tzinfo=UTC)),
+        ("2024-01-19T09:19:28.9372196Z", datetime(2024, 1, 19, 9, 19, 28, 937219, tzinfo=UTC)),
+        ("2024-01-19T09:19:28.937", datetime(2024, 1, 19, 9, 19, 28, 937000, tzinfo=UTC)),
+        ("2019-06-12 10:19:50", datetime(2019, 6, 12, 10, 19, 50, tzinfo=UTC)),
+        ("2019-06-12_10:19:50", datetime(2019, 6, 12, 10, 19, 50, tzinfo=UTC)),
+        ("2024-04-24T19:42:28+02:00", datetime(2024, 4, 24, 17, 42, 28, tzinfo=UTC)),
+    ],
+)
+def test_parse_time_forms(text: str, expected: datetime) -> None:
+    """ISO with or without zone, 7-digit fractions, space and underscore separators all parse to UTC."""
+    assert parse_time(text) == expected
+    assert parse_time(text).tzinfo is UTC  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text", [None, "", "   "])
+def test_empty_is_none(text: str | None) -> None:
+    """No value is None, never a made-up time."""
+    assert parse_time(text) is None
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2024-13-01T00:00:00Z", "12345"])
+def test_garbage_raises(text: str) -> None:
+    """An unreadable timestamp raises ValueError rather than guessing."""
+    with pytest.raises(ValueError):
+        parse_time(text)
+
+
+def test_gregorian_seconds() -> None:
+    """Kazoo Gregorian seconds (the sample's 63724349409) are unix + 62167219200, as int or string."""
+    assert from_gregorian("63724349409") == from_unix(63724349409 - UNIX_EPOCH_IN_GREGORIAN)
+    assert from_gregorian(UNIX_EPOCH_IN_GREGORIAN) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert from_gregorian(63724349409) == datetime(2019, 5, 6, 8, 10, 9, tzinfo=UTC)  # date -u -d @1557130209
+
+
+aware = st.datetimes(
+    min_value=datetime(1990, 1, 1),
+    max_value=datetime(2090, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7))]),
+)
+
+
+@given(aware)
+def test_roundtrip_and_always_utc(value: datetime) -> None:
+    """format_utc → parse_time returns the same instant, always in UTC (never naive)."""
+    parsed = parse_time(format_utc(value))
+    assert parsed == value
+    assert parsed is not None and parsed.tzinfo is UTC
+
+
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)))
+def test_naive_is_taken_as_utc(value: datetime) -> None:
+    """A value without a zone is read as UTC (Sinch's advice), never as local time."""
+    parsed = parse_time(value.isoformat())
+    assert parsed == value.replace(tzinfo=UTC)
+
+
+@given(aware, aware)
+def test_format_sorts_like_instants(a: datetime, b: datetime) -> None:
+    """The fixed-width text SQLite stores sorts exactly like the instants."""
+    assert (format_utc(a) < format_utc(b)) == (a < b)

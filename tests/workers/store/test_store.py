@@ -1,0 +1,137 @@
+"""The store on SQLite and PostgreSQL alike: migrate, upsert through merge, quarantine."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from workers.cdr import CDR, Direction, HangupSource, Source, Status
+from workers.envelope import Envelope
+from workers.merge import Delivery
+from workers.store import SqlStore, open_store
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def full_cdr(call_id: str = "240711945874", **over: object) -> CDR:
+    values: dict[str, object] = dict(
+        vendor="callr", account_id="acct1", call_id=call_id, other_leg_call_id="9", interaction_id="i-1",
+        direction=Direction.INBOUND, from_number="+33612345678", to_number="+33187654321", from_name="Zoë ' \"",
+        caller_restricted=True, started_at=T0, answered_at=T0 + timedelta(seconds=3, microseconds=123000),
+        ended_at=T0 + timedelta(seconds=40), duration_s=40, talk_s=37, billed_s=60, ring_s=3,
+        status=Status.ANSWERED, q850_cause=16, hangup_cause="NORMAL_CLEARING", sip_code=200,
+        hangup_source=HangupSource.CALLEE, cost=Decimal("0.008925"), currency="EUR", mos=4.5, jitter_ms=2.5,
+        packet_loss_pct=0.5, codec="PCMA", extra={"scenario": "S", "n": 1, "nested": {"a": [1, 2]}},
+    )  # fmt: skip
+    values.update(over)
+    return CDR(**values)  # type: ignore[arg-type]
+
+
+def deliver(c: CDR, source: Source = Source.WEBHOOK, minutes: int = 0, ingest_id: str = "a") -> Delivery:
+    return Delivery(
+        cdr=c, source=source, received_at=T0 + timedelta(minutes=minutes), ingest_id=ingest_id, raw={"x": 1}
+    )
+
+
+def test_migrate_is_idempotent(store: SqlStore) -> None:
+    """A second migrate applies nothing and the version stays."""
+    assert store.migrate(now=NOW) == []
+    assert store.schema_version() == 1
+
+
+def test_every_column_roundtrips(store: SqlStore) -> None:
+    """Every canonical field is stored and read back unchanged, on both stores."""
+    c = full_cdr()
+    (written,) = store.upsert([deliver(c)], now=NOW)
+    read = store.get(c.id)
+    assert read is not None
+    assert read.cdr == c
+    assert read == written
+    assert read.sources == {Source.WEBHOOK}
+    assert read.raw == {"webhook": {"x": 1}}
+
+
+def test_redelivery_converges_on_one_row(store: SqlStore) -> None:
+    """Webhook, push and backfill copies of a call make one row; sources is their union."""
+    c = full_cdr()
+    store.upsert([deliver(c, Source.WEBHOOK, 0, "a")], now=NOW)
+    store.upsert([deliver(c, Source.WEBHOOK, 0, "a")], now=NOW)
+    store.upsert([deliver(full_cdr(cost=Decimal("0.5")), Source.BACKFILL, 1, "b")], now=NOW)
+    store.upsert([deliver(full_cdr(cost=Decimal("0.1"), from_name=None), Source.PUSH, 2, "c")], now=NOW)
+    assert store.count() == 1
+    row = store.get(c.id)
+    assert row is not None
+    assert row.sources == {Source.WEBHOOK, Source.BACKFILL, Source.PUSH}
+    assert row.cdr.cost == Decimal("0.5")  # backfill billing wins
+    assert row.cdr.from_name == c.from_name  # null never overwrites
+    assert row.first_seen_at == T0
+
+
+def test_batch_with_the_same_call_twice(store: SqlStore) -> None:
+    """One batch holding two deliveries of one call writes one merged row."""
+    rows = store.upsert(
+        [deliver(full_cdr(talk_s=None), Source.WEBHOOK, 0, "a"), deliver(full_cdr(), Source.PUSH, 1, "b")], now=NOW
+    )
+    assert len(rows) == 1 and store.count() == 1
+    assert rows[0].sources == {Source.WEBHOOK, Source.PUSH}
+
+
+def test_minimal_cdr(store: SqlStore) -> None:
+    """A CDR with only its identity stores nulls and defaults, and caller_restricted false."""
+    c = CDR(vendor="callr", account_id=None, call_id="1")
+    store.upsert([deliver(c)], now=NOW)
+    read = store.get(c.id)
+    assert read is not None and read.cdr.status is Status.UNKNOWN and read.cdr.caller_restricted is False
+
+
+def test_concurrent_writers_lose_nothing(database_url: str) -> None:
+    """Two store connections upserting the same new calls at once still merge every delivery."""
+    stores = [open_store(database_url) for _ in range(2)]
+    stores[0].migrate(now=NOW)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for n in range(30):
+                c = full_cdr(call_id=str(n), extra={f"from{i}": True})
+                stores[i].upsert([deliver(c, Source.WEBHOOK if i else Source.PUSH, i, f"{i}-{n}")], now=NOW)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for n in range(30):
+        row = stores[0].get(full_cdr(call_id=str(n)).id)
+        assert row is not None
+        assert row.sources == {Source.WEBHOOK, Source.PUSH}
+        assert row.cdr.extra.get("from0") and row.cdr.extra.get("from1")
+    for s in stores:
+        s.close()
+
+
+def test_quarantine_keeps_the_envelope(store: SqlStore) -> None:
+    """A quarantined envelope is listed with its reason and can be marked replayed."""
+    e = Envelope(feed="callr.webhook", account="acct1", received_at=T0, body="{not json", ingest_id="q1")
+    store.quarantine(e, "body is not valid JSON", now=NOW)
+    (q,) = store.quarantined()
+    assert (q.ingest_id, q.reason, q.envelope["body"]) == ("q1", "body is not valid JSON", "{not json")
+    assert Envelope.from_dict(q.envelope) == e
+    store.mark_replayed(["q1"], now=NOW)
+    assert store.quarantined() == []
+    assert len(store.quarantined(["q1"], include_replayed=True)) == 1
+
+
+def test_unknown_database_url() -> None:
+    """Only sqlite:// and postgresql:// are stores."""
+    from workers.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        open_store("mysql://x")

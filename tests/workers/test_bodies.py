@@ -1,0 +1,43 @@
+"""Body decoding: JSON and PHP-style nested form data; malformed input is a 400-kind error."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.bodies import FORM, JSON, decode, media_type
+from workers.errors import PayloadError
+
+
+def test_nested_form_keys() -> None:
+    """a[b]=1, k[]=x, k[]=y and plain keys decode to nested mappings and lists."""
+    body = b"call_id=abc&custom_channel_vars[account_id]=acc&custom_channel_vars[owner_id]=own&k[]=x&k[]=y&e="
+    assert decode(body, FORM) == {
+        "call_id": "abc",
+        "custom_channel_vars": {"account_id": "acc", "owner_id": "own"},
+        "k": ["x", "y"],
+        "e": "",
+    }
+
+
+@pytest.mark.parametrize(
+    "body", [b"{", b"[1, 2]", b'"text"', b"\xff\xfe", b"[" * 100 + b"]" * 100, b'{"a":' * 40 + b"1" + b"}" * 40]
+)
+def test_bad_json(body: bytes) -> None:
+    """Invalid, non-object and deeply nested JSON are malformed."""
+    with pytest.raises(PayloadError) as info:
+        decode(body, JSON)
+    assert info.value.malformed
+
+
+def test_media_type() -> None:
+    """Parameters are dropped and +json suffixes count as JSON."""
+    assert media_type("application/json; charset=utf-8") == JSON
+    assert media_type("application/cloudevents+json") == JSON
+    assert media_type("Application/X-WWW-Form-Urlencoded") == FORM
+    assert media_type(None) == ""
+
+
+def test_unsupported_content_type() -> None:
+    """A type we cannot read is malformed."""
+    with pytest.raises(PayloadError, match="text/plain"):
+        decode(b"x", "text/plain")

@@ -1,0 +1,98 @@
+"""The RQ job on real Redis with an in-process SimpleWorker: store, quarantine, retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis
+from rq import SimpleWorker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+from tests.conftest import PAYLOADS
+from workers import jobs
+from workers.envelope import Envelope
+from workers.errors import TransientError
+from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
+from workers.settings import Settings
+from workers.store import open_store
+
+
+@pytest.fixture
+def runtime(
+    make_settings: Callable[..., Settings], database_url: str, redis_client: redis.Redis
+) -> Iterator[jobs.Runtime]:
+    settings = make_settings(DATABASE_URL=database_url)
+    store = open_store(database_url)
+    store.migrate(now=datetime.now(UTC))
+    rt = jobs.Runtime(settings=settings, store=store)
+    jobs.configure(rt)
+    yield rt
+    jobs.configure(None)
+    store.close()
+
+
+def envelope(name: str, feed: str = "callr.webhook", **over: Any) -> Envelope:
+    values: dict[str, Any] = dict(
+        feed=feed, account="acct1", received_at=datetime.now(UTC), body=(PAYLOADS / "callr" / name).read_text()
+    )
+    values.update(over)
+    return Envelope(**values)
+
+
+def work(rt: jobs.Runtime, redis_client: redis.Redis) -> None:
+    queue = ingest_queue(redis_client, rt.settings.queue_name)
+    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+
+
+def test_batch_stores_quarantines_and_ignores(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:
+    """One job: a good CDR is stored, a bad one quarantined, a started event ignored; none fails the others."""
+    queue = ingest_queue(redis_client, runtime.settings.queue_name)
+    good = envelope("webhook_v2_inbound_answered.json")
+    bad = envelope("webhook_v2_inbound_answered.json", body='{"type": "v2.call.inbound.ended", "payload": {}}')
+    ignored = envelope("webhook_v2_inbound_started.json")
+    enqueue_envelopes(queue, [good, bad, ignored])
+    work(runtime, redis_client)
+    assert runtime.store.count() == 1
+    row = runtime.store.get("callr:acct1:240711945874")
+    assert row is not None and row.cdr.status == "answered"
+    (q,) = runtime.store.quarantined()
+    assert q.ingest_id == bad.ingest_id and "callid" in q.reason
+    assert FailedJobRegistry(queue=queue).count == 0
+
+
+def test_unconfigured_account_is_quarantined(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:
+    """An envelope for an account this worker does not know is kept, with the reason, for replay."""
+    queue = ingest_queue(redis_client, runtime.settings.queue_name)
+    enqueue_envelopes(queue, [envelope("actions_push.json", feed="callr.actions", account="other")])
+    work(runtime, redis_client)
+    (q,) = runtime.store.quarantined()
+    assert "not configured" in q.reason
+
+
+def test_unreadable_envelope_is_quarantined(runtime: jobs.Runtime) -> None:
+    """A queue item that is not a v1 envelope is quarantined whole, not lost."""
+    result = jobs.ingest([{"v": 7, "feed": "callr.webhook", "ingest_id": "weird"}])
+    assert result == {"stored": 0, "quarantined": 1, "ignored": 0}
+    (q,) = runtime.store.quarantined()
+    assert q.ingest_id == "weird" and "version" in q.reason
+
+
+def test_store_failure_is_retried(
+    runtime: jobs.Runtime, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store error fails the job into RQ's retry schedule, never into quarantine."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TransientError("database is down")
+
+    monkeypatch.setattr(runtime.store, "upsert", broken)
+    queue = ingest_queue(redis_client, runtime.settings.queue_name)
+    job = enqueue_envelopes(queue, [envelope("webhook_v2_inbound_answered.json")])
+    work(runtime, redis_client)
+    job.refresh()
+    assert job.retries_left is not None and job.retries_left < 8
+    assert ScheduledJobRegistry(queue=queue).count == 1
+    assert runtime.store.quarantined() == []

@@ -1,0 +1,101 @@
+"""Settings: read once from a mapping, secrets hidden, errors name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workers.errors import ConfigError
+from workers.settings import load_settings
+
+
+def test_defaults_match_the_contract() -> None:
+    """With an empty environment: local Redis, embedded SQLite, 256 KiB, no accounts."""
+    s = load_settings({})
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    assert s.database_url == "sqlite:///var/cdr.db"
+    assert (s.host, s.port, s.max_body_bytes, s.signature_tolerance_s) == ("127.0.0.1", 8000, 262144, 300)
+    assert (s.poll_interval_s, s.poll_overlap_s) == (300, 3600)
+    assert s.accounts == ()
+
+
+def test_callr_account_from_env() -> None:
+    """CALLR_* variables make one Callr account; currency defaults to EUR; rotation adds a previous secret."""
+    s = load_settings(
+        {"CALLR_WEBHOOK_SECRET": "new", "CALLR_WEBHOOK_SECRET_PREVIOUS": "old", "CALLR_HMAC_ALGO": "SHA512"}
+    )
+    (a,) = s.accounts_for("callr")
+    assert a.id == "default" and a.currency == "EUR"
+    assert [x.reveal() for x in a.secrets_for("webhook")] == ["new", "old"]
+    assert a.option("hmac_algo") == "SHA512"
+    assert a.secrets_for("actions") == ()
+
+
+def test_secret_from_file(tmp_path: Path) -> None:
+    """NAME_FILE reads the secret from a file (trailing newline dropped)."""
+    f = tmp_path / "secret"
+    f.write_text("from-file\n")
+    (a,) = load_settings({"CALLR_ACTIONS_TOKEN_FILE": str(f)}).accounts
+    assert a.secrets_for("actions")[0].reveal() == "from-file"
+
+
+def test_secrets_never_print() -> None:
+    """A Secret's repr and str are asterisks, and so is any settings dump."""
+    s = load_settings({"CALLR_WEBHOOK_SECRET": "hunter2", "READ_API_TOKEN": "tok-123"})
+    assert "hunter2" not in repr(s) and "tok-123" not in repr(s)
+    assert "hunter2" not in str(s.accounts[0].secrets_for("webhook")[0])
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"PORT": "eighty"}, "PORT"),
+        ({"MAX_BODY_BYTES": "-1"}, "MAX_BODY_BYTES"),
+        ({"CALLR_WEBHOOK_SECRET": "x", "CALLR_HMAC_ALGO": "crc32"}, "HMAC"),
+        ({"CALLR_WEBHOOK_SECRET": "x", "CALLR_CURRENCY": "EURO"}, "currency"),
+        ({"CALLR_WEBHOOK_SECRET_FILE": "/nonexistent/x"}, "CALLR_WEBHOOK_SECRET_FILE"),
+        ({"CALLR_WEBHOOK_SECRET": "x", "CALLR_WEBHOOK_SECRET_FILE": "/x"}, "not both"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"CDR_INGEST_CONFIG": "/nonexistent.toml"}, "CDR_INGEST_CONFIG"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
+    """A bad value raises ConfigError naming what to fix."""
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+
+
+def test_several_accounts_from_toml(tmp_path: Path) -> None:
+    """CDR_INGEST_CONFIG adds accounts per vendor, with secrets, files and options."""
+    secret_file = tmp_path / "tok"
+    secret_file.write_text("tok-b")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f"""
+[[accounts]]
+vendor = "callr"
+id = "sid-a"
+currency = "usd"
+secrets = {{ webhook = ["cur", "prev"] }}
+options = {{ hmac_algo = "md5" }}
+
+[[accounts]]
+vendor = "callr"
+id = "sid-b"
+secrets = {{ actions_file = "{secret_file}" }}
+"""
+    )
+    s = load_settings({"CDR_INGEST_CONFIG": str(cfg)})
+    a, b = s.accounts_for("callr")
+    assert (a.id, a.currency, a.option("hmac_algo")) == ("sid-a", "USD", "md5")
+    assert [x.reveal() for x in a.secrets_for("webhook")] == ["cur", "prev"]
+    assert (b.id, b.currency, b.secrets_for("actions")[0].reveal()) == ("sid-b", "EUR", "tok-b")
+
+
+def test_duplicate_account_refused(tmp_path: Path) -> None:
+    """The same vendor account twice is a configuration error."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[accounts]]\nvendor = "callr"\nid = "default"\n')
+    with pytest.raises(ConfigError, match="twice"):
+        load_settings({"CDR_INGEST_CONFIG": str(cfg), "CALLR_WEBHOOK_SECRET": "x"})
