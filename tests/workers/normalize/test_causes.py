@@ -13,7 +13,8 @@ from workers.normalize.causes import FREESWITCH_CAUSES, cause_code, q850, sip_co
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("NORMAL_CLEARING", 16), ("normal_clearing", 16), (16, 16), ("16", 16), ("ORIGINATOR_CANCEL", None),
-     ("SUCCESS", None), ("MEDIA_TIMEOUT", None), ("NONE", None), ("NOT_A_CAUSE", None), (None, None), (127, 127), (128, None)],
+     ("SUCCESS", None), ("MEDIA_TIMEOUT", None), ("NONE", None), ("NOT_A_CAUSE", None), (None, None),
+     (127, 127), (128, None)],
 )  # fmt: skip
 def test_q850_only_1_to_127(value: str | int | None, expected: int | None) -> None:
     """Only causes 1-127 are Q.850; FreeSWITCH's own (142, 487+) never are."""
