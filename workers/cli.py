@@ -100,13 +100,13 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
                 stopping, code = True, 1
                 break
         time.sleep(0.2)
-    for child in reversed(children):  # Redis (first) stops last
+    for child in reversed(children):  # Redis (first) stops last, after the worker finished its job
         if child.poll() is None:
             child.terminate()
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
     return code
 
 

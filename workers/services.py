@@ -57,7 +57,8 @@ def start_redis(
         "--save", "", "--appendonly", "yes" if appendonly else "no", "--appendfsync", "everysec",
         "--maxmemory-policy", "noeviction",
     ]  # fmt: skip
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    # Its own session: a Ctrl-C to the terminal must not stop Redis before the worker has finished.
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
