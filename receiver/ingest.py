@@ -99,12 +99,17 @@ class IngestEndpoint:
             log.info("ingest.duplicate", feed=feed_name, account=account.id, call_id=record.call_id)
             return JSONResponse({"status": "duplicate"})
         try:
-            await self.ctx.acceptor.accept(envelope)
+            outcome = await self.ctx.acceptor.accept(envelope)
         except CdrIngestError:
             await self._release(key)
             raise
         log.info(
-            "ingest.accepted", feed=feed_name, account=account.id, call_id=record.call_id, ingest_id=envelope.ingest_id
+            "ingest.accepted",
+            feed=feed_name,
+            account=account.id,
+            call_id=record.call_id,
+            ingest_id=envelope.ingest_id,
+            durable_in="redis" if outcome == "queued" else "spool",
         )
         return JSONResponse({"status": "queued", "ingest_id": envelope.ingest_id}, status_code=202)
 
