@@ -141,3 +141,14 @@ def make_settings(redis_url: str, sqlite_url: str, tmp_path: Path) -> Callable[.
 def _reset_logging() -> Iterator[None]:
     yield
     structlog.reset_defaults()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault-injection ledgers (tests/faults) at the end of the run."""
+    from tests.faults.ledger import REPORTS
+
+    if not REPORTS:
+        return
+    terminalreporter.section("fault-injection ledgers")
+    for report in REPORTS:
+        terminalreporter.write_line("  ".join(f"{k}={v}" for k, v in report.items()))
