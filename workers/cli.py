@@ -31,6 +31,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.receiver_workers,
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=30,

@@ -58,6 +58,7 @@ class Settings:
     database_url: str = "sqlite:///var/cdr.db"
     host: str = "127.0.0.1"
     port: int = 8000
+    receiver_workers: int = 1
     max_body_bytes: int = 256 * 1024
     dedupe_window_s: int = 24 * 3600
     signature_tolerance_s: int = 300
@@ -115,6 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL", Settings.database_url),
         host=env.get("HOST", Settings.host),
         port=_int(env, "PORT", Settings.port),
+        receiver_workers=max(1, _int(env, "RECEIVER_WORKERS", Settings.receiver_workers)),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", Settings.max_body_bytes),
         dedupe_window_s=_int(env, "DEDUPE_WINDOW_S", Settings.dedupe_window_s),
         signature_tolerance_s=_int(env, "SIGNATURE_TOLERANCE_S", Settings.signature_tolerance_s),
