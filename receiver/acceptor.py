@@ -16,6 +16,9 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import redis
+
+from receiver.dedupe import Dedupe
 from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.errors import TransientError
@@ -29,24 +32,46 @@ Enqueue = Callable[[Sequence[Envelope]], object]
 class DurableSink:
     """Redis first, the spool when Redis fails; synchronous, called from worker threads."""
 
-    def __init__(self, enqueue: Enqueue, spool: Spool, ping: Callable[[], bool]) -> None:
+    def __init__(self, enqueue: Enqueue, spool: Spool, ping: Callable[[], bool], dedupe: Dedupe | None = None) -> None:
         self._enqueue = enqueue
         self.spool = spool
         self._ping = ping
+        self._dedupe = dedupe
         self._lock = threading.Lock()
         self.redis_ok = True
 
-    def store(self, envelopes: Sequence[Envelope]) -> str:
-        """ "queued" or "spooled" once durable; ``TransientError`` when neither can take them."""
+    def store(self, envelopes: Sequence[Envelope], keys: Sequence[str | None] | None = None) -> list[str]:
+        """Per envelope: "queued", "duplicate" (its dedupe key was seen) or "spooled", once durable.
+
+        Raises ``TransientError`` when neither Redis nor the spool can take them.
+        """
+        wanted = list(keys) if keys is not None else [None] * len(envelopes)
         if self.redis_ok:
+            claimed: list[str | None] = []
             try:
-                self._enqueue(envelopes)
-                return "queued"
-            except TransientError as e:
+                fresh = [True] * len(envelopes)
+                if self._dedupe is not None:
+                    fresh = self._dedupe.claim(wanted, [e.ingest_id for e in envelopes])
+                    claimed = [k for k, f in zip(wanted, fresh, strict=True) if f]
+                new = [e for e, f in zip(envelopes, fresh, strict=True) if f]
+                if new:
+                    self._enqueue(new)
+                return ["queued" if f else "duplicate" for f in fresh]
+            except (TransientError, redis.RedisError, OSError) as e:
                 self.redis_ok = False
+                self._release(claimed)
                 log.error("ingest.redis_down", error=str(e), action="spooling")
+        # Without Redis there is no dedupe window: everything is kept; the store upsert absorbs repeats.
         self.spool.append(envelopes)
-        return "spooled"
+        return ["spooled"] * len(envelopes)
+
+    def _release(self, keys: Sequence[str | None]) -> None:
+        if self._dedupe is None or not keys:
+            return
+        try:
+            self._dedupe.release(keys)
+        except (redis.RedisError, OSError):
+            pass  # the keys expire with the window; the spooled copies are kept regardless
 
     def recover(self) -> int:
         """Drain the spool when Redis answers again; return envelopes re-enqueued."""
@@ -71,7 +96,7 @@ class Acceptor:
         self.sink = sink
         self._max_batch = max_batch
         self._recover_every_s = recover_every_s
-        self._pending: list[tuple[Envelope, asyncio.Future[str]]] = []
+        self._pending: list[tuple[Envelope, str | None, asyncio.Future[str]]] = []
         self._wakeup = asyncio.Event()
         self._flushers = flushers
         self._executor = ThreadPoolExecutor(max_workers=flushers + 1, thread_name_prefix="durable")
@@ -84,12 +109,13 @@ class Acceptor:
         self._tasks = [asyncio.create_task(self._flush_forever()) for _ in range(self._flushers)]
         self._tasks.append(asyncio.create_task(self._recover_forever()))
 
-    async def accept(self, envelope: Envelope) -> str:
-        """Return "queued" or "spooled" once the envelope is durable; raise ``TransientError`` if not."""
+    async def accept(self, envelope: Envelope, dedupe_key: str | None = None) -> str:
+        """ "queued" or "spooled" once the envelope is durable, "duplicate" when ``dedupe_key`` was
+        seen within the window; raise ``TransientError`` if it cannot be made durable."""
         if self._closing:
             raise TransientError("receiver is shutting down")
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._pending.append((envelope, future))
+        self._pending.append((envelope, dedupe_key, future))
         self._wakeup.set()
         return await future
 
@@ -105,15 +131,17 @@ class Acceptor:
                 continue
             self._inflight += 1
             try:
-                outcome = await loop.run_in_executor(self._executor, self.sink.store, [e for e, _ in batch])
+                outcomes = await loop.run_in_executor(
+                    self._executor, self.sink.store, [e for e, _, _ in batch], [k for _, k, _ in batch]
+                )
             except Exception as e:  # every waiting request must get an answer
                 error = e if isinstance(e, TransientError) else TransientError(f"could not store the delivery: {e}")
                 log.error("ingest.not_durable", envelopes=len(batch), error=str(e))
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(error)
             else:
-                for _, future in batch:
+                for (_, _, future), outcome in zip(batch, outcomes, strict=True):
                     if not future.done():
                         future.set_result(outcome)
             finally:

@@ -44,8 +44,8 @@ def create_app(settings: Settings) -> Starlette:
             return False
 
     spool = Spool(Path(settings.spool_dir), settings.spool_max_bytes)
-    acceptor = Acceptor(DurableSink(enqueue, spool, ping))
-    ctx = IngestContext(settings, acceptor, Dedupe(async_redis, settings.dedupe_window_s))
+    acceptor = Acceptor(DurableSink(enqueue, spool, ping, Dedupe(sync_redis, settings.dedupe_window_s)))
+    ctx = IngestContext(settings, acceptor)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -148,11 +148,11 @@ def test_sink_spools_while_redis_is_down_and_drains_when_back(tmp_path: Path) ->
         queue(envelopes)
 
     sink = DurableSink(enqueue, Spool(tmp_path, 10**6), ping=lambda: redis_up["value"])
-    assert sink.store([env(1)]) == "spooled"
-    assert sink.store([env(2)]) == "spooled"
+    assert sink.store([env(1)]) == ["spooled"]
+    assert sink.store([env(2)]) == ["spooled"]
     assert sink.recover() == 0
     redis_up["value"] = True
-    assert sink.store([env(3)]) == "spooled"  # keeps order: Redis again only once the spool is empty
+    assert sink.store([env(3)]) == ["spooled"]  # keeps order: Redis again only once the spool is empty
     assert sink.recover() == 3
-    assert sink.store([env(4)]) == "queued"
+    assert sink.store([env(4)]) == ["queued"]
     assert queue.ids == ["i1", "i2", "i3", "i4"]
