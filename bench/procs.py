@@ -23,29 +23,25 @@ def tree(pid: int) -> list[int]:
     return result
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) summed over the process tree, in MiB."""
+def _memory_mb(pid: int, field: str) -> float:
+    """A /proc/<pid>/status memory field summed over the process tree, in MiB."""
     total_kb = 0
     for p in tree(pid):
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total_kb += int(line.split()[1])
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
         except OSError:
             continue
+        total_kb += sum(int(line.split()[1]) for line in lines if line.startswith(f"{field}:"))
     return round(total_kb / 1024, 1)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of the process tree."""
+    return _memory_mb(pid, "VmHWM")
 
 
 def rss_mb(pid: int) -> float:
-    total_kb = 0
-    for p in tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            continue
-    return round(total_kb / 1024, 1)
+    return _memory_mb(pid, "VmRSS")
 
 
 def wrk(url: str, requests_file: Path, *, threads: int, connections: int, seconds: int, delay_ms: int = 0) -> dict:
