@@ -35,7 +35,12 @@ def create_app(settings: Settings) -> Starlette:
         return enqueue_envelopes(queue, envelopes)
 
     acceptor = Acceptor(enqueue)
-    ctx = IngestContext(settings, acceptor, Dedupe(async_redis, settings.dedupe_window_s))
+    ctx = IngestContext(
+        settings,
+        acceptor,
+        Dedupe(async_redis, settings.dedupe_window_s),
+        nonces=Dedupe(async_redis, settings.nonce_window_s),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
