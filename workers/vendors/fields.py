@@ -13,6 +13,7 @@ from typing import Any
 from workers.errors import PayloadError
 from workers.normalize.money import to_currency, to_decimal
 from workers.normalize.times import from_gregorian, parse_time
+from workers.vendors import Ignored
 
 
 class Fields:
@@ -43,6 +44,14 @@ class Fields:
         if value is None:
             raise self._fail(key, "required")
         return value
+
+    def unless_event(self, key: str, wanted: str) -> Ignored | None:
+        """None when ``key`` names the event that carries the CDR (any case); ``Ignored`` for any
+        other event; ``PayloadError`` naming ``key`` when the payload names no event."""
+        event = self.text(key)
+        if event is None:
+            raise self._fail(key, "required (the event's name)")
+        return None if event.lower() == wanted.lower() else Ignored(f"event {event} carries no CDR")
 
     def first_key(self, *keys: str) -> str:
         """The first of several spellings of one field present in the record (else the first)."""

@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any
 
 from workers.cdr import CDR, Source
-from workers.errors import PayloadError
 from workers.normalize.causes import q850, sip_code
 from workers.normalize.numbers import sip_user, to_e164
 from workers.settings import Account
@@ -50,11 +49,8 @@ _COLUMNS = frozenset(
 
 def parse(payload: Mapping[str, Any]) -> Record | Ignored:
     body = Fields(payload, "body")
-    event = body.text("hook_event")
-    if event is None:
-        raise PayloadError("body.hook_event: required (a Kazoo webhook names its hook event)")
-    if event.lower() != "channel_destroy":
-        return Ignored(f"hook event {event} carries no CDR")
+    if ignored := body.unless_event("hook_event", "channel_destroy"):
+        return ignored
     return Record(call_id=body.required_text("call_id"), data=payload)
 
 

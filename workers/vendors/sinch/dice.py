@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any
 
 from workers.cdr import CDR, Direction, Source
-from workers.errors import PayloadError
 from workers.normalize.numbers import to_e164
 from workers.settings import Account
 from workers.vendors import Ignored, Record
@@ -46,11 +45,8 @@ _COLUMNS = frozenset({"event", "callid", "callId", "timestamp", "duration", "rea
 
 def parse(payload: Mapping[str, Any]) -> Record | Ignored:
     body = Fields(payload, "body")
-    event = body.text("event")
-    if event is None:
-        raise PayloadError("body.event: required (a Sinch callback names its event)")
-    if event.lower() != "dice":
-        return Ignored(f"event {event} carries no CDR")
+    if ignored := body.unless_event("event", "dice"):
+        return ignored
     return Record(call_id=body.required_text(body.first_key("callid", "callId")), data=payload)
 
 

@@ -28,17 +28,16 @@ the keys of the JSON variant (only these Plivo-style keys are read: a JSON body 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from workers.cdr import CDR, Source
-from workers.normalize.causes import q850
-from workers.normalize.numbers import to_e164
 from workers.settings import Account
 from workers.vendors import Ignored, Record
 from workers.vendors.fields import Fields
-from workers.vendors.vobiz._common import VENDOR, direction, hangup_source, other_leg, status
+from workers.vendors.vobiz._common import call_cdr
 
 FEED = "vobiz.callback"
 SOURCE = Source.WEBHOOK
@@ -69,26 +68,16 @@ def parse(payload: Mapping[str, Any]) -> Record | Ignored:
 def to_cdr(record: Record, *, account: Account, received_at: datetime) -> CDR:
     f = Fields(record.data, "body")
     zone = ZoneInfo(account.option("timezone") or "UTC")
-    call_id = f.required_text("CallUUID")
     answered_at = f.time("AnswerTime", zone)
     billed = f.integer("BillDuration")
-    cause = f.text("HangupCause")
-    return CDR(
-        vendor=VENDOR,
-        account_id=account.id,
-        call_id=call_id,
-        other_leg_call_id=other_leg(call_id, f.text("ALegUUID")),
-        direction=direction(f.text("Direction")),
-        from_number=to_e164(f.text("From"), account.region, international=True),
-        to_number=to_e164(f.text("To"), account.region, international=True),
+    answered = bool(billed) or answered_at is not None
+    call = call_cdr(f, account, link="ALegUUID", cause="HangupCause", status_key="CallStatus", answered=answered,
+                    international=True)  # fmt: skip
+    return replace(
+        call,
         started_at=f.time("StartTime", zone),
         answered_at=answered_at,
         ended_at=f.time("EndTime", zone),
-        duration_s=f.integer("Duration"),
         billed_s=billed,
-        status=status(f.text("CallStatus"), cause, answered=bool(billed) or answered_at is not None),
-        q850_cause=q850(cause),
-        hangup_cause=cause,
-        hangup_source=hangup_source(f.text("HangupSource")),
         extra=f.rest(_COLUMNS),
     )

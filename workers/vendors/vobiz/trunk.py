@@ -26,18 +26,16 @@ too); the key of the jitter the page mentions (none in its list: whatever comes 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from workers.cdr import CDR, Source
-from workers.errors import PayloadError
-from workers.normalize.causes import q850
-from workers.normalize.numbers import to_e164
 from workers.normalize.times import before
 from workers.settings import Account
 from workers.vendors import Ignored, Record
 from workers.vendors.fields import Fields
-from workers.vendors.vobiz._common import VENDOR, direction, hangup_source, other_leg, status
+from workers.vendors.vobiz._common import call_cdr
 
 FEED = "vobiz.trunk"
 SOURCE = Source.WEBHOOK
@@ -52,39 +50,25 @@ _COLUMNS = frozenset(
 
 def parse(payload: Mapping[str, Any]) -> Record | Ignored:
     body = Fields(payload, "body")
-    event = body.text("Event")
-    if event is None:
-        raise PayloadError("body.Event: required (a Vobiz trunk webhook names its event)")
-    if event.lower() != "hangup":
-        return Ignored(f"event {event} carries no CDR")
+    if ignored := body.unless_event("Event", "Hangup"):
+        return ignored
     return Record(call_id=body.required_text("CallUUID"), data=payload, delivery_id=body.text("RequestID"))
 
 
 def to_cdr(record: Record, *, account: Account, received_at: datetime) -> CDR:
     f = Fields(record.data, "body")
-    call_id = f.required_text("CallUUID")
     ended_at = f.time("EndTime")
     connected = f.integer("Billsec")
-    cause = f.text("Reason")
-    return CDR(
-        vendor=VENDOR,
-        account_id=account.id,
-        call_id=call_id,
-        other_leg_call_id=other_leg(call_id, f.text("BridgeUUID")),
-        direction=direction(f.text("Direction")),
-        from_number=to_e164(f.text("From"), account.region),
-        to_number=to_e164(f.text("To"), account.region),
+    call = call_cdr(f, account, link="BridgeUUID", cause="Reason", status_key="Status", answered=bool(connected),
+                    international=False)  # fmt: skip
+    return replace(
+        call,
         started_at=f.time("StartTime"),
         answered_at=before(ended_at, connected) if connected else None,
         ended_at=ended_at,
-        duration_s=f.integer("Duration"),
         talk_s=connected,
         billed_s=connected,
         ring_s=f.integer("RingTime"),
-        status=status(f.text("Status"), cause, answered=bool(connected)),
-        q850_cause=q850(cause),
-        hangup_cause=cause,
-        hangup_source=hangup_source(f.text("HangupSource")),
         cost=f.decimal("Cost"),
         currency=f.currency("Currency"),
         mos=f.number("MOS"),
