@@ -2,8 +2,8 @@
 
 Order matters: route enabled (404) → content type (415) → body within the limit (413) →
 authentication over the raw bytes (401) → a replayed nonce (401) → decode and the feed's own
-``parse`` (400/422) → ignored events (200) → dedupe window (200 duplicate) → durable enqueue
-(the route's accepted status: 202, 200 for Kazoo; or 503).
+``parse`` (400/422) → ignored events (200) → durable enqueue with the dedupe window checked in
+the same batch (the route's accepted status: 202, 200 for Kazoo; 200 duplicate; or 503).
 A payload that authenticates but is not a CDR is still enqueued, so the worker quarantines it.
 """
 
@@ -13,20 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from receiver.acceptor import Acceptor
 from receiver.auth import SignedRequest, public_url
 from receiver.body import read_limited
-from receiver.dedupe import Dedupe, dedupe_key
+from receiver.dedupe import dedupe_key
 from receiver.errors import SourceDisabled, UnsupportedMediaType, describe, error_response
 from receiver.feeds import Route
-from receiver.nonces import nonce_key
+from receiver.nonces import Nonces
 from workers.bodies import decode, media_type
 from workers.envelope import Envelope, kept_headers
-from workers.errors import AuthError, CdrIngestError, PayloadError, TransientError
+from workers.errors import CdrIngestError, PayloadError, TransientError
 from workers.logs import get_logger
 from workers.settings import Account, Settings
 from workers.vendors import Ignored, get_feed
@@ -38,8 +37,7 @@ log = get_logger("cdr_ingest.receiver")
 class IngestContext:
     settings: Settings
     acceptor: Acceptor
-    dedupe: Dedupe
-    nonces: Dedupe  # the same SET NX EX window, over NONCE_WINDOW_S, for replay keys
+    nonces: Nonces | None = None  # for routes with a replay key (Vobiz V3)
 
 
 class IngestEndpoint:
@@ -60,7 +58,7 @@ class IngestEndpoint:
             return error_response(e)
 
     async def _authenticated(self, request: Request) -> tuple[Account, Envelope, str | None]:
-        """The account, the envelope, and the replay key claimed for this request (if any)."""
+        """The account, the envelope, and the nonce claimed for this request (if its route has one)."""
         if not self.accounts:
             raise SourceDisabled(f"source {self.route.feed} is not configured")
         content_type = request.headers.get("content-type", "")
@@ -81,7 +79,7 @@ class IngestEndpoint:
             tolerance_s=self.ctx.settings.signature_tolerance_s,
         )
         account = self.route.check(signed, self.accounts, self.route.purpose)
-        replay = await self._claim_replay(signed, account)
+        nonce = await self._claim_nonce(signed, account)
         envelope = Envelope(
             feed=self.route.feed,
             account=account.id,
@@ -90,29 +88,21 @@ class IngestEndpoint:
             content_type=content_type,
             headers=kept_headers(signed.headers),
         )
-        return account, envelope, replay
+        return account, envelope, nonce
 
-    async def _claim_replay(self, signed: SignedRequest, account: Account) -> str | None:
+    async def _claim_nonce(self, signed: SignedRequest, account: Account) -> str | None:
         value = self.route.replay_key(signed) if self.route.replay_key else None
-        if value is None:
+        if value is None or self.ctx.nonces is None:
             return None
-        key = nonce_key(self.route.feed, account.id, value)
-        try:
-            fresh = await self.ctx.nonces.claim(key, "1")
-        except (redis.RedisError, OSError) as e:
-            # Unlike the dedupe window this is a security check: without Redis, refuse (503, retried).
-            raise TransientError(f"cannot check the request's nonce: {e}") from None
-        if not fresh:
-            raise AuthError("this nonce was already used: the request is a replay")
-        return key
+        return await self.ctx.nonces.claim(self.route.feed, account.id, value)
 
     async def _handle(self, request: Request) -> Response:
-        account, envelope, replay = await self._authenticated(request)
+        account, envelope, nonce = await self._authenticated(request)
         try:
             return await self._accept(account, envelope)
         except TransientError:
-            if replay is not None:
-                await self._release(self.ctx.nonces, replay)
+            if nonce is not None and self.ctx.nonces is not None:
+                await self.ctx.nonces.release(nonce)  # the vendor's retry is not a replay
             raise
 
     async def _accept(self, account: Account, envelope: Envelope) -> Response:
@@ -126,34 +116,21 @@ class IngestEndpoint:
             log.info("ingest.ignored", feed=feed_name, account=account.id, reason=record.reason)
             return JSONResponse({"status": "ignored", "reason": record.reason})
         key = dedupe_key(feed_name, account.id, record.delivery_id or record.call_id)
-        if not await self._claim(key, envelope.ingest_id):
+        outcome = await self.ctx.acceptor.accept(envelope, key)
+        if outcome == "duplicate":
             log.info("ingest.duplicate", feed=feed_name, account=account.id, call_id=record.call_id)
             return JSONResponse({"status": "duplicate"})
-        try:
-            await self.ctx.acceptor.accept(envelope)
-        except CdrIngestError:
-            await self._release(self.ctx.dedupe, key)
-            raise
         log.info(
-            "ingest.accepted", feed=feed_name, account=account.id, call_id=record.call_id, ingest_id=envelope.ingest_id
+            "ingest.accepted",
+            feed=feed_name,
+            account=account.id,
+            call_id=record.call_id,
+            ingest_id=envelope.ingest_id,
+            durable_in="redis" if outcome == "queued" else "spool",
         )
         return JSONResponse(
             {"status": "queued", "ingest_id": envelope.ingest_id}, status_code=self.route.accepted_status
         )
-
-    async def _claim(self, key: str, ingest_id: str) -> bool:
-        try:
-            return await self.ctx.dedupe.claim(key, ingest_id)
-        except (redis.RedisError, OSError) as e:
-            # Without the window a duplicate may be stored twice; the upsert makes that harmless.
-            log.warning("ingest.dedupe_unavailable", feed=self.route.feed, error=str(e))
-            return True
-
-    async def _release(self, window: Dedupe, key: str) -> None:
-        try:
-            await window.release(key)
-        except (redis.RedisError, OSError):
-            pass
 
     async def _keep_for_quarantine(self, envelope: Envelope) -> None:
         try:

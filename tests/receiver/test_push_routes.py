@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route as HttpRoute
 from starlette.testclient import TestClient
 
-from receiver.dedupe import Dedupe
 from receiver.feeds import ROUTES
 from receiver.ingest import IngestContext, IngestEndpoint
+from receiver.nonces import Nonces
 from tests.conftest import KAZOO_TOKEN, PAYLOADS, PUSH_ENV, VOBIZ_MAIN_TOKEN
 from tests.receiver.helpers import FORM, callr_headers, queued, sinch_headers, vobiz_headers, vobiz_v3_headers
 from workers.envelope import Envelope
@@ -138,8 +138,8 @@ def test_vobiz_callback_redis_down_is_503(client_for: Callable[..., TestClient])
 class _Refusing:
     """An acceptor whose Redis is gone: every accept fails as the real one does."""
 
-    async def accept(self, envelope: Envelope) -> None:
-        raise TransientError("Redis is down")
+    async def accept(self, envelope: Envelope, dedupe_key: str | None = None) -> str:
+        raise TransientError("neither Redis nor the spool can take it")
 
 
 def test_nonce_released_when_the_delivery_is_not_accepted(
@@ -155,7 +155,7 @@ def test_nonce_released_when_the_delivery_is_not_accepted(
         yield
         await client_redis.aclose()
 
-    ctx = IngestContext(settings, _Refusing(), Dedupe(client_redis, 60), nonces=Dedupe(client_redis, 60))  # type: ignore[arg-type]
+    ctx = IngestContext(settings, _Refusing(), Nonces(client_redis, 60))  # type: ignore[arg-type]
     endpoint = IngestEndpoint(route, ctx)
     app = Starlette(routes=[HttpRoute(route.path, endpoint.handle, methods=["POST"])], lifespan=lifespan)
     headers = vobiz_v3_headers("60000000000000000001")

@@ -8,6 +8,8 @@ that its numbers carry the country code without ``+`` (``international=True``, P
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 _SEPARATORS = str.maketrans("", "", " -.()/\t")
@@ -18,7 +20,12 @@ def to_e164(raw: str | int | None, region: str | None = None, *, international: 
     (a number starting with 0 is national whatever the vendor says, and falls back to ``region``)."""
     if raw is None:
         return None
-    text = str(raw).strip()
+    return _to_e164(str(raw), region, international)
+
+
+@lru_cache(maxsize=65536)  # DIDs and frequent callers repeat; phonenumbers.parse is the costly part
+def _to_e164(raw: str, region: str | None, international: bool) -> str | None:
+    text = raw.strip()
     if not text:
         return None
     if "@" in text or ":" in text or any(c.isalpha() for c in text):
