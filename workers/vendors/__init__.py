@@ -46,7 +46,14 @@ class Feed(Protocol):
     def to_cdr(self, record: Record, *, account: Account, received_at: datetime) -> CDR: ...
 
 
-FEED_MODULES = ("callr.webhook", "callr.actions")
+FEED_MODULES = (
+    "callr.webhook",
+    "callr.actions",
+    "vobiz.trunk",
+    "vobiz.callback",
+    "sinch.dice",
+    "kazoo.webhook",
+)
 
 
 @functools.cache
