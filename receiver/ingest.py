@@ -8,9 +8,11 @@ A payload that authenticates but is not a CDR is still enqueued, so the worker q
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 import redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,6 +23,7 @@ from receiver.body import read_limited
 from receiver.dedupe import Dedupe, dedupe_key
 from receiver.errors import SourceDisabled, UnsupportedMediaType, describe, error_response
 from receiver.feeds import Route
+from workers import metrics
 from workers.bodies import decode, media_type
 from workers.envelope import Envelope, kept_headers
 from workers.errors import CdrIngestError, PayloadError
@@ -48,12 +51,19 @@ class IngestEndpoint:
         self.accounts = route.accounts(ctx.settings)
 
     async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
         try:
-            return await self._handle(request)
+            response = await self._handle(request)
         except CdrIngestError as e:
             status, code = describe(e)
             log.info("ingest.rejected", feed=self.route.feed, status=status, error=code, detail=str(e))
+            metrics.observe_delivery(self.route.feed, code)
             return error_response(e)
+        if response.status_code == 202:
+            metrics.observe_delivery(self.route.feed, "accepted", time.perf_counter() - started)
+        else:  # 200: "duplicate" or "ignored"
+            metrics.observe_delivery(self.route.feed, orjson.loads(response.body)["status"])
+        return response
 
     async def _authenticated(self, request: Request) -> tuple[Account, Envelope]:
         if not self.accounts:

@@ -25,6 +25,9 @@ log = get_logger("cdr_ingest.cli")
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from workers import metrics
+
+    metrics.prepare(settings)
     uvicorn.run(
         "receiver.app:from_env",
         factory=True,
@@ -35,6 +38,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=30,
         timeout_keep_alive=5,
         limit_concurrency=2048,
+        workers=settings.receiver_workers,
     )
     return 0
 
@@ -110,7 +114,23 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
     return code
 
 
-COMMANDS = {"run": cmd_run, "serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate}
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import stats
+    from workers.queue import ingest_queue, redis_connection
+    from workers.store import open_store
+
+    store = open_store(settings.database_url)
+    connection = redis_connection(settings.redis_url, timeout_s=2.0)
+    try:
+        collected = stats.collect(store, ingest_queue(connection, settings.queue_name))
+    finally:
+        store.close()
+        connection.close()
+    print(stats.to_json(collected) if args.json else stats.render_table(collected).rstrip("\n"))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate, "stats": cmd_stats}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="an RQ worker on the ingest queue")
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     sub.add_parser("migrate", help="create or upgrade the store schema")
+    stats = sub.add_parser("stats", help="counts per vendor, source and status; queue depths; poller checkpoints")
+    stats.add_argument("--json", action="store_true", help="JSON instead of a table")
     return parser
 
 
@@ -131,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"cdr-ingest: configuration error: {e}", file=sys.stderr)
         return 2
-    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, mask_phone_numbers=settings.log_mask_numbers)
     try:
         return COMMANDS[args.command](settings, args)
     except ConfigError as e:

@@ -67,6 +67,11 @@ class Settings:
     log_format: str = "auto"
     log_level: str = "INFO"
     read_api_token: Secret | None = None
+    log_mask_numbers: bool = False
+    receiver_workers: int = 1
+    prometheus_multiproc_dir: str | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     accounts: tuple[Account, ...] = ()
 
     def accounts_for(self, vendor: str) -> tuple[Account, ...]:
@@ -120,6 +125,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=_choice(env, "LOG_FORMAT", Settings.log_format, ("auto", "json", "console")),
         log_level=env.get("LOG_LEVEL", Settings.log_level).upper(),
         read_api_token=_secret(env, "READ_API_TOKEN"),
+        log_mask_numbers=_bool(env, "LOG_MASK_NUMBERS"),
+        receiver_workers=max(1, _int(env, "WEB_CONCURRENCY", Settings.receiver_workers)),
+        prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        metrics_host=env.get("METRICS_HOST", Settings.metrics_host),
+        metrics_port=_int(env, "METRICS_PORT", Settings.metrics_port),
         accounts=tuple(accounts),
     )
 
@@ -135,6 +145,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0 (true/false), got {value!r}")
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:

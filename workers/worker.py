@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from rq import SimpleWorker
 
-from workers import jobs
+from workers import jobs, metrics
 from workers.queue import OrjsonSerializer, ingest_queue, redis_connection
 from workers.settings import Settings
 from workers.store import open_store
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
+    metrics.prepare(settings)
+    metrics.serve_own(settings)
     store = open_store(settings.database_url)
     jobs.configure(jobs.Runtime(settings=settings, store=store))
     connection = redis_connection(settings.redis_url, timeout_s=None)
@@ -30,3 +32,4 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     finally:
         jobs.configure(None)
         store.close()
+        metrics.process_exit(settings)

@@ -1,0 +1,142 @@
+"""Prometheus metrics: every metric the service exports, and the small API the code calls to set them.
+
+Processes: the receiver serves ``GET /metrics``. On one host (systemd), every process (each
+uvicorn worker, each RQ worker, the poller) writes its samples under ``PROMETHEUS_MULTIPROC_DIR``
+and the receiver's ``/metrics`` aggregates them. Where processes do not share a host and a PID
+namespace (containers, Kubernetes pods), an RQ worker or the poller serves its own metrics on
+``METRICS_HOST:METRICS_PORT`` instead. Queue depths are read from Redis at scrape time.
+
+prometheus-client picks multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is in the environment
+as it is imported, so that variable must be set before the process starts (a unit's
+``Environment=``), never later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as mp
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from workers.settings import Settings
+
+DELIVERIES = Counter(
+    "cdr_ingest_deliveries", "Webhook deliveries answered by the receiver, by feed and outcome.", ["feed", "outcome"]
+)
+ACCEPT_SECONDS = Histogram(
+    "cdr_ingest_accept_seconds", "Time from request start to the 202 answer (the delivery is in Redis).", ["feed"]
+)
+SPOOL = Gauge(
+    "cdr_ingest_spool_envelopes",
+    "Envelopes held in the local spool while Redis is down (sum over live receiver processes).",
+    multiprocess_mode="livesum",
+)
+JOBS = Counter("cdr_ingest_jobs", "Ingest jobs run by the workers, by outcome (processed, failed).", ["outcome"])
+CDRS = Counter(
+    "cdr_ingest_cdrs", "Deliveries handled by the workers, by feed and outcome (stored, quarantined, ignored).",
+    ["feed", "outcome"],
+)  # fmt: skip
+STORE_WRITE_SECONDS = Histogram("cdr_ingest_store_write_seconds", "Time to upsert one batch into the store.")
+POLLER_ROWS = Counter("cdr_ingest_poller_rows", "Rows fetched by the poller, by feed and account.", ["feed", "account"])
+POLLER_LAG = Gauge(
+    "cdr_ingest_poller_lag_seconds", "Seconds between the last poll and its checkpoint, by feed and account.",
+    ["feed", "account"], multiprocess_mode="livemax",
+)  # fmt: skip
+POLLER_CHECKPOINT = Gauge(
+    "cdr_ingest_poller_checkpoint_timestamp_seconds",
+    "Unix time of the poller checkpoint; time() minus it is the lag, growing while the poller is stuck.",
+    ["feed", "account"], multiprocess_mode="max",
+)  # fmt: skip
+
+
+# -- the API the rest of the code calls -----------------------------------------------------------
+def observe_delivery(feed: str, outcome: str, seconds: float | None = None) -> None:
+    """One answered delivery; ``seconds`` (time to 202) only for accepted ones."""
+    DELIVERIES.labels(feed, outcome).inc()
+    if seconds is not None:
+        ACCEPT_SECONDS.labels(feed).observe(seconds)
+
+
+def set_spool_size(envelopes: int) -> None:
+    """The spool calls this whenever its size changes: the envelopes this process holds."""
+    SPOOL.set(envelopes)
+
+
+def observe_job(outcome: str, cdrs: Mapping[tuple[str, str], int] | None = None) -> None:
+    """One job run (``processed`` or ``failed``) and its deliveries by (feed, outcome)."""
+    JOBS.labels(outcome).inc()
+    for (feed, cdr_outcome), n in (cdrs or {}).items():
+        CDRS.labels(feed, cdr_outcome).inc(n)
+
+
+def observe_poll(feed: str, account: str, *, rows: int, checkpoint: datetime, now: datetime) -> None:
+    """The poller calls this after each poll of one account: rows fetched, checkpoint reached."""
+    POLLER_ROWS.labels(feed, account).inc(rows)
+    POLLER_LAG.labels(feed, account).set(max(0.0, (now - checkpoint).total_seconds()))
+    POLLER_CHECKPOINT.labels(feed, account).set(checkpoint.timestamp())
+
+
+DepthReader = Callable[[], Mapping[str, int]]
+
+
+# -- exposition -----------------------------------------------------------------------------------
+class QueueCollector:
+    """Queue depths by state, read from Redis at scrape time (``depths`` is called per scrape)."""
+
+    def __init__(self, queue: str, depths: DepthReader) -> None:
+        self.queue = queue
+        self.depths = depths
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("cdr_ingest_redis_up", "1 when Redis answered the scrape's queue-depth query.")
+        jobs = GaugeMetricFamily(
+            "cdr_ingest_queue_jobs", "Jobs in the ingest queue by state.", labels=["queue", "state"]
+        )
+        try:
+            depths = self.depths()
+        except Exception:  # a scrape must still answer when Redis does not
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        for state, n in depths.items():
+            jobs.add_metric([self.queue, state], n)
+        yield up
+        yield jobs
+
+
+def exposition(settings: Settings, extra: Iterable[Collector] = ()) -> bytes:
+    """The text exposition: this host's processes (multiprocess mode) or this process, plus ``extra``."""
+    registry = CollectorRegistry(auto_describe=False)
+    if settings.prometheus_multiproc_dir:
+        mp.MultiProcessCollector(registry, path=settings.prometheus_multiproc_dir)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(REGISTRY)
+    for collector in extra:
+        registry.register(collector)
+    return generate_latest(registry)
+
+
+def prepare(settings: Settings) -> None:
+    """Create the multiprocess directory if one is configured (before any metric is written)."""
+    if settings.prometheus_multiproc_dir:
+        Path(settings.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
+
+
+def serve_own(settings: Settings) -> None:
+    """A worker or the poller serves its own ``/metrics`` when ``METRICS_PORT`` is set."""
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+
+
+def process_exit(settings: Settings) -> None:
+    """In multiprocess mode, drop this process's live gauges (its counters keep counting)."""
+    if settings.prometheus_multiproc_dir:
+        mp.mark_process_dead(os.getpid(), settings.prometheus_multiproc_dir)  # type: ignore[no-untyped-call]
