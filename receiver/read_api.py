@@ -83,6 +83,8 @@ def parse_filter(params: QueryParams, allowed: frozenset[str] = frozenset(FILTER
     unknown = sorted(set(params.keys()) - allowed)
     if unknown:
         raise InvalidQuery(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(allowed))}")
+    if any("\x00" in v for _, v in params.multi_items()):
+        raise InvalidQuery("parameters may not contain NUL characters")  # PostgreSQL text cannot hold them
     f = CdrFilter(
         vendors=_choices(params, "vendor"),
         accounts=_choices(params, "account"),
@@ -154,7 +156,7 @@ class ReadApi:
     async def one(self, request: Request, reader: CdrReader) -> Response:
         parse_filter(request.query_params, frozenset())
         cdr_id = request.path_params["id"]
-        row = await run_in_threadpool(reader.get, cdr_id)
+        row = None if "\x00" in cdr_id else await run_in_threadpool(reader.get, cdr_id)
         if row is None:
             raise NotFound(f"no CDR with id {cdr_id!r}")
         return JSONResponse(row)

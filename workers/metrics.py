@@ -17,8 +17,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 from prometheus_client import multiprocess as mp
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -128,12 +129,12 @@ def prepare(settings: Settings) -> None:
         Path(settings.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
 
 
-def serve_own(settings: Settings) -> None:
-    """A worker or the poller serves its own ``/metrics`` when ``METRICS_PORT`` is set."""
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+def serve_own(settings: Settings) -> WSGIServer | None:
+    """A worker or the poller serves its own ``/metrics`` when ``METRICS_PORT`` is set (a daemon thread)."""
+    if not settings.metrics_port:
+        return None
+    server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    return server
 
 
 def process_exit(settings: Settings) -> None:

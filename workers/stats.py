@@ -50,10 +50,10 @@ def queue_depths(queue: Queue) -> dict[str, int]:
 def collect(store: SqlStore, queue: Queue) -> Stats:
     stats = Stats()
     with store.reading() as cur:
-        cur.execute("SELECT vendor, sources, status, COUNT(*) FROM cdrs GROUP BY vendor, sources, status")
+        cur.execute("SELECT vendor, sources, status, COUNT(*) AS n FROM cdrs GROUP BY vendor, sources, status")
         groups = [_values(r) for r in cur.fetchall()]
         cur.execute(
-            "SELECT CASE WHEN replayed_at IS NULL THEN 'open' ELSE 'replayed' END AS state, COUNT(*)"
+            "SELECT CASE WHEN replayed_at IS NULL THEN 'open' ELSE 'replayed' END AS state, COUNT(*) AS n"
             " FROM quarantine GROUP BY 1"
         )
         stats.quarantine = {"open": 0, "replayed": 0} | {str(s): int(n) for s, n in map(_values, cur.fetchall())}

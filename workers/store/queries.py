@@ -131,13 +131,15 @@ def page(columns: tuple[str, ...], f: CdrFilter, after: Cursor | None, limit: in
 def totals(f: CdrFilter, d: Dialect) -> tuple[str, list[Any]]:
     """One row: calls, answered calls, and (sum, count) of each duration column."""
     sql, args = where(f, d)
-    durations = ", ".join(f"SUM({c}), COUNT({c})" for c in ("duration_s", "talk_s", "billed_s"))
-    answered = "SUM(CASE WHEN status = 'answered' THEN 1 ELSE 0 END)"
-    return f"SELECT COUNT(*), {answered}, {durations} FROM cdrs{sql}", args
+    # Every column named: PostgreSQL's dict rows would fold same-named ones together.
+    durations = ", ".join(f"SUM({c}) AS {c}_sum, COUNT({c}) AS {c}_n" for c in ("duration_s", "talk_s", "billed_s"))
+    answered = "SUM(CASE WHEN status = 'answered' THEN 1 ELSE 0 END) AS answered"
+    return f"SELECT COUNT(*) AS calls, {answered}, {durations} FROM cdrs{sql}", args
 
 
 def costs(f: CdrFilter, d: Dialect) -> tuple[str, list[Any]]:
     """(currency, cost sum, calls with a cost) per currency; SQLite's sum is in millionths."""
     sql, args = where(f, d)
     sql += (" AND " if sql else " WHERE ") + "cost IS NOT NULL"
-    return f"SELECT currency, {d.cost_sum()}, COUNT(*) FROM cdrs{sql} GROUP BY currency ORDER BY currency", args
+    select = f"SELECT currency, {d.cost_sum()} AS amount, COUNT(*) AS calls FROM cdrs{sql}"
+    return select + " GROUP BY currency ORDER BY currency", args
