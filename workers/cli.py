@@ -25,9 +25,6 @@ log = get_logger("cdr_ingest.cli")
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from workers import metrics
-
-    metrics.prepare(settings)
     uvicorn.run(
         "receiver.app:from_env",
         factory=True,
@@ -154,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cdr-ingest: configuration error: {e}", file=sys.stderr)
         return 2
     configure_logging(fmt=settings.log_format, level=settings.log_level, mask_phone_numbers=settings.log_mask_numbers)
+    if settings.prometheus_multiproc_dir:  # prometheus-client writes there as soon as it is imported
+        Path(settings.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
     try:
         return COMMANDS[args.command](settings, args)
     except ConfigError as e:

@@ -7,8 +7,9 @@ namespace (containers, Kubernetes pods), an RQ worker or the poller serves its o
 ``METRICS_HOST:METRICS_PORT`` instead. Queue depths are read from Redis at scrape time.
 
 prometheus-client picks multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is in the environment
-as it is imported, so that variable must be set before the process starts (a unit's
-``Environment=``), never later.
+as it is imported, and writes there at once, so that variable must be set before the process
+starts (a unit's ``Environment=``) and the directory must exist: ``cdr-ingest`` creates it before
+importing this module.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
@@ -121,12 +121,6 @@ def exposition(settings: Settings, extra: Iterable[Collector] = ()) -> bytes:
     for collector in extra:
         registry.register(collector)
     return generate_latest(registry)
-
-
-def prepare(settings: Settings) -> None:
-    """Create the multiprocess directory if one is configured (before any metric is written)."""
-    if settings.prometheus_multiproc_dir:
-        Path(settings.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
 
 
 def serve_own(settings: Settings) -> WSGIServer | None:

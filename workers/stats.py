@@ -47,7 +47,7 @@ def queue_depths(queue: Queue) -> dict[str, int]:
     }
 
 
-def collect(store: SqlStore, queue: Queue) -> Stats:
+def collect(store: SqlStore, queue: Queue, checkpoints_table: str = CHECKPOINTS_TABLE) -> Stats:
     stats = Stats()
     with store.reading() as cur:
         cur.execute("SELECT vendor, sources, status, COUNT(*) AS n FROM cdrs GROUP BY vendor, sources, status")
@@ -57,8 +57,8 @@ def collect(store: SqlStore, queue: Queue) -> Stats:
             " FROM quarantine GROUP BY 1"
         )
         stats.quarantine = {"open": 0, "replayed": 0} | {str(s): int(n) for s, n in map(_values, cur.fetchall())}
-        if _table_exists(store, cur, CHECKPOINTS_TABLE):
-            cur.execute(f"SELECT * FROM {CHECKPOINTS_TABLE} ORDER BY 1, 2")
+        if _table_exists(store, cur, checkpoints_table):
+            cur.execute(f"SELECT * FROM {checkpoints_table} ORDER BY 1, 2")
             names = [d[0] for d in cur.description]
             stats.checkpoints = [_plain(dict(zip(names, _values(r), strict=True))) for r in cur.fetchall()]
     vendors, sources, statuses = Counter[str](), Counter[str](), Counter[str]()

@@ -16,7 +16,6 @@ from workers.store import open_store
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
-    metrics.prepare(settings)
     metrics.serve_own(settings)
     store = open_store(settings.database_url)
     jobs.configure(jobs.Runtime(settings=settings, store=store))
