@@ -72,8 +72,9 @@ def _query(name: str, schema: dict[str, Any], description: str, *, many: bool = 
 
 
 def _filters() -> list[dict[str, Any]]:
-    number = {"type": "string", "minLength": 1, "maxLength": 200}
-    text = {"type": "string", "minLength": 1, "maxLength": 200}
+    # No NUL: PostgreSQL text cannot hold one, so the API refuses it (400).
+    text = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00]+$"}
+    number = text
     return [
         _query("vendor", text, "callr, vobiz, sinch, kazoo; repeat for several", many=True),
         _query("account", text, "vendor account id; repeat for several", many=True),
