@@ -82,7 +82,7 @@ def test_receiver_conforms_to_its_document(api_schema: schemathesis.Schema, path
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(timeout=10)
 
