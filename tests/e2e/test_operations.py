@@ -13,8 +13,8 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import CALLR_SECRET, PAYLOADS
-from tests.e2e.stack import Stack, cli, running_stack, wait_until
+from tests.conftest import PAYLOADS
+from tests.e2e.stack import Stack, cli, running_stack, stack_env, wait_until
 from tests.receiver.helpers import callr_headers
 from tests.receiver.read_helpers import READ_TOKEN, bearer
 
@@ -26,16 +26,8 @@ ROW = "callr:acct1:240711945874"
 
 @pytest.fixture
 def stack(sqlite_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Stack]:
-    env = {
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": sqlite_url,
-        "CALLR_WEBHOOK_SECRET": CALLR_SECRET,
-        "CALLR_ACCOUNT_SID": "acct1",
-        "READ_API_TOKEN": READ_TOKEN,
-        "LOG_FORMAT": "json",
-        "WEB_CONCURRENCY": "2",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
+    env = stack_env(redis_url, sqlite_url, READ_API_TOKEN=READ_TOKEN, WEB_CONCURRENCY="2",
+                    PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))  # fmt: skip
     with running_stack(env, tmp_path) as s:
         s.serve()
         s.worker()

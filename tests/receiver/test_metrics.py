@@ -20,7 +20,6 @@ from workers import jobs, metrics
 from workers.queue import OrjsonSerializer, ingest_queue
 from workers.services import free_port
 from workers.settings import Settings
-from workers.store import open_store
 
 V2 = (PAYLOADS / "callr" / "webhook_v2_inbound_answered.json").read_bytes()
 FEED = "callr.webhook"
@@ -57,10 +56,9 @@ def test_deliveries_counted_by_outcome_with_time_to_202(client: TestClient) -> N
 
 
 def test_metrics_page_shows_queue_depth_then_worker_counts(
-    client: TestClient, make_settings: Callable[..., Settings], redis_client: redis.Redis
+    client: TestClient, runtime: jobs.Runtime, redis_client: redis.Redis
 ) -> None:
     """/metrics reports the queued job; after a worker runs it, jobs, CDRs and write latency moved."""
-    settings = make_settings()
     client.post("/webhooks/callr", content=V2, headers=callr_headers(V2))
     page = scrape(client)
     assert page["cdr_ingest_redis_up", ()] == 1
@@ -68,16 +66,8 @@ def test_metrics_page_shows_queue_depth_then_worker_counts(
     processed = value("cdr_ingest_jobs_total", outcome="processed")
     stored = value("cdr_ingest_cdrs_total", feed=FEED, outcome="stored")
     writes = value("cdr_ingest_store_write_seconds_count")
-
-    store = open_store(settings.database_url)
-    store.migrate(now=datetime.now(UTC))
-    jobs.configure(jobs.Runtime(settings=settings, store=store))
-    try:
-        queue = ingest_queue(redis_client, settings.queue_name)
-        SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
-    finally:
-        jobs.configure(None)
-        store.close()
+    queue = ingest_queue(redis_client, runtime.settings.queue_name)
+    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
     page = scrape(client)
     assert page["cdr_ingest_queue_jobs", (("queue", "cdr-ingest"), ("state", "queued"))] == 0
     assert page["cdr_ingest_jobs_total", (("outcome", "processed"),)] == processed + 1

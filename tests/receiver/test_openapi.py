@@ -15,8 +15,7 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.openapi import document
-from tests.conftest import CALLR_SECRET, CALLR_TOKEN
-from tests.e2e.stack import running_stack
+from tests.e2e.stack import running_stack, stack_env
 from tests.receiver.read_helpers import READ_TOKEN, T0, dataset, put
 from workers.settings import Settings
 from workers.store import open_store
@@ -40,12 +39,7 @@ def api_schema(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """The real receiver (uvicorn, a subprocess) on a store holding a few rows, with every source on."""
     tmp = tmp_path_factory.mktemp("openapi")
     database_url = f"sqlite:///{tmp}/cdr.db"
-    env = {
-        "REDIS_URL": redis_url, "DATABASE_URL": database_url, "READ_API_TOKEN": READ_TOKEN,
-        "CALLR_WEBHOOK_SECRET": CALLR_SECRET, "CALLR_ACTIONS_TOKEN": CALLR_TOKEN, "CALLR_ACCOUNT_SID": "acct1",
-        "LOG_FORMAT": "json",
-    }  # fmt: skip
-    with running_stack(env, Path(tmp)) as stack:
+    with running_stack(stack_env(redis_url, database_url, READ_API_TOKEN=READ_TOKEN), Path(tmp)) as stack:
         store = open_store(database_url)
         put(store, *dataset())
         store.close()

@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from tests.receiver.read_helpers import READ_TOKEN, bearer, cdr, dataset, minutes, put
-from workers.settings import Settings
 from workers.store import SqlStore
 
 ROUTES = ["/cdrs", "/cdrs/summary", "/cdrs/export.csv", "/cdrs/callr:acct1:1"]
 
 
 @pytest.fixture
-def api_for(
-    make_settings: Callable[..., Settings], database_url: str, store: SqlStore, redis_client: redis.Redis
-) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
-
-    def make(**env: Any) -> TestClient:
-        settings = make_settings(DATABASE_URL=database_url, **{"READ_API_TOKEN": READ_TOKEN, **env})
-        client = TestClient(create_app(settings), raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
-
-
-@pytest.fixture
-def api(api_for: Callable[..., TestClient], store: SqlStore) -> TestClient:
+def api(client_for: Callable[..., TestClient], database_url: str, store: SqlStore) -> TestClient:
     put(store, *dataset())
-    return api_for()
+    return client_for(DATABASE_URL=database_url, READ_API_TOKEN=READ_TOKEN)
 
 
 def ids(client: TestClient, query: str = "", **params: Any) -> list[str]:
@@ -59,9 +38,9 @@ def test_missing_or_wrong_token_is_401(api: TestClient) -> None:
         assert api.get(path, headers=bearer()).status_code == 200, path
 
 
-def test_unset_token_disables_the_api(api_for: Callable[..., TestClient]) -> None:
+def test_unset_token_disables_the_api(client_for: Callable[..., TestClient], database_url: str) -> None:
     """Without READ_API_TOKEN every read route is 404, whatever the request sends."""
-    client = api_for(READ_API_TOKEN=None)
+    client = client_for(DATABASE_URL=database_url)
     for path in ROUTES:
         for headers in ({}, bearer()):
             r = client.get(path, headers=headers)

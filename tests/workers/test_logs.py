@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -23,22 +23,9 @@ from workers.envelope import Envelope
 from workers.logs import configure_logging, get_logger, mask_number
 from workers.queue import OrjsonSerializer, ingest_queue
 from workers.settings import Settings
-from workers.store import open_store
 
 V2 = (PAYLOADS / "callr" / "webhook_v2_inbound_answered.json").read_bytes()
 ACTIONS = (PAYLOADS / "callr" / "actions_push.json").read_bytes()
-
-
-@pytest.fixture
-def runtime(make_settings: Callable[..., Settings], redis_client: redis.Redis) -> Iterator[jobs.Runtime]:
-    settings = make_settings(READ_API_TOKEN=READ_TOKEN)
-    store = open_store(settings.database_url)
-    store.migrate(now=datetime.now(UTC))
-    rt = jobs.Runtime(settings=settings, store=store)
-    jobs.configure(rt)
-    yield rt
-    jobs.configure(None)
-    store.close()
 
 
 def envelope(body: bytes = V2) -> Envelope:
@@ -100,14 +87,15 @@ def test_masking_applies_to_rendered_lines(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_no_secret_reaches_any_log_line(
-    runtime: jobs.Runtime, redis_client: redis.Redis, capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    runtime: jobs.Runtime, make_settings: Callable[..., Settings], redis_client: redis.Redis,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     """Signed, forged, bearer and read-API requests plus a worker run: no secret, token or signature is logged."""
     configure_logging(fmt="json", level="DEBUG")
     caplog.set_level(logging.DEBUG)
     actions = {"content-type": "application/json", "authorization": f"Bearer {CALLR_TOKEN}"}
-    with TestClient(create_app(runtime.settings)) as client:
+    settings = make_settings(DATABASE_URL=runtime.settings.database_url, READ_API_TOKEN=READ_TOKEN)
+    with TestClient(create_app(settings)) as client:
         client.post("/webhooks/callr", content=V2, headers=callr_headers(V2))
         client.post("/webhooks/callr", content=V2 + b" ", headers=callr_headers(V2))
         client.post("/webhooks/callr-actions", content=ACTIONS, headers=actions)
@@ -116,7 +104,7 @@ def test_no_secret_reaches_any_log_line(
         SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
         client.get("/cdrs", headers=bearer())
         client.get("/cdrs", headers=bearer("wrong-" + READ_TOKEN))
-    structlog.get_logger("t").info("settings", settings=repr(runtime.settings))
+    structlog.get_logger("t").info("settings", settings=repr(settings))
     text = capsys.readouterr().out + caplog.text
     assert '"event": "cdr.stored"' in text and '"event": "ingest.rejected"' in text
     for secret in (CALLR_SECRET, CALLR_TOKEN, READ_TOKEN, callr_signature(V2)):
