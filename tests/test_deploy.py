@@ -15,6 +15,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
+from receiver.spool import SpoolState
 from workers import metrics
 from workers.settings import load_settings
 
@@ -106,21 +107,26 @@ def test_env_example_lists_every_setting() -> None:
 
 
 def test_redis_is_durable_and_never_evicts() -> None:
-    """Compose runs Redis with AOF fsynced every second and maxmemory-policy noeviction."""
+    """Compose runs Redis on redis.conf: AOF fsynced every second, maxmemory-policy noeviction."""
     (compose,) = documents()[DEPLOY / "docker-compose.yml"]
-    command = " ".join(compose["services"]["redis"]["command"])
-    assert "--appendonly yes" in command and "--appendfsync everysec" in command
-    assert "--maxmemory-policy noeviction" in command
+    redis = compose["services"]["redis"]
+    (conf_mount,) = [v for v in redis["volumes"] if v.startswith("./redis.conf:")]
+    assert conf_mount.split(":")[1] in redis["command"]
+    conf = dict(line.split(None, 1) for line in (DEPLOY / "redis.conf").read_text().splitlines()
+                if line.strip() and not line.startswith("#"))  # fmt: skip
+    assert (conf["appendonly"], conf["appendfsync"], conf["maxmemory-policy"]) == ("yes", "everysec", "noeviction")
     assert {"receiver", "worker", "poller", "redis", "postgres"} <= set(compose["services"])
 
 
 def test_kubernetes_probes_and_autoscaler() -> None:
-    """The receiver Deployment probes /healthz and /readyz; the HPA scales the worker Deployment."""
+    """The receiver probes /healthz and /readyz and keeps its spool on a volume; the HPA scales the workers."""
     docs = [d for path, ds in documents().items() if "k8s" in path.parts for d in ds]
     by_kind = {(d["kind"], d["metadata"]["name"]): d for d in docs}
-    (receiver,) = containers(by_kind["Deployment", "cdr-receiver"])
+    (receiver,) = containers(by_kind["StatefulSet", "cdr-receiver"])
     assert receiver["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert receiver["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    spool = next(e["value"] for e in receiver["env"] if e["name"] == "SPOOL_DIR")
+    assert {"name": "spool", "mountPath": spool} in receiver["volumeMounts"]
     hpa = by_kind["HorizontalPodAutoscaler", "cdr-worker"]
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "cdr-worker"}
     assert ("Service", "cdr-receiver") in by_kind and by_kind["Deployment", "cdr-poller"]["spec"]["replicas"] == 1
@@ -129,6 +135,7 @@ def test_kubernetes_probes_and_autoscaler() -> None:
 def defined_metrics() -> set[str]:
     names = {m._name for m in vars(metrics).values() if isinstance(m, MetricWrapperBase)}
     names |= {f.name for f in metrics.QueueCollector("q", lambda: {"queued": 0}).collect()}
+    names |= {f.name for f in metrics.SpoolCollector(lambda: SpoolState(bytes=0, segments=0)).collect()}
     return names
 
 

@@ -4,7 +4,8 @@ Processes: the receiver serves ``GET /metrics``. On one host (systemd), every pr
 uvicorn worker, each RQ worker, the poller) writes its samples under ``PROMETHEUS_MULTIPROC_DIR``
 and the receiver's ``/metrics`` aggregates them. Where processes do not share a host and a PID
 namespace (containers, Kubernetes pods), an RQ worker or the poller serves its own metrics on
-``METRICS_HOST:METRICS_PORT`` instead. Queue depths are read from Redis at scrape time.
+``METRICS_HOST:METRICS_PORT`` instead. Queue depths (Redis) and the spool (its directory) are read
+when Prometheus scrapes, so they are never stale.
 
 prometheus-client picks multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is in the environment
 as it is imported, and writes there at once, so that variable must be set before the process
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Protocol
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
@@ -31,11 +33,6 @@ DELIVERIES = Counter(
 )
 ACCEPT_SECONDS = Histogram(
     "cdr_ingest_accept_seconds", "Time from request start to the 202 answer (the delivery is in Redis).", ["feed"]
-)
-SPOOL = Gauge(
-    "cdr_ingest_spool_envelopes",
-    "Envelopes held in the local spool while Redis is down (sum over live receiver processes).",
-    multiprocess_mode="livesum",
 )
 JOBS = Counter("cdr_ingest_jobs", "Ingest jobs run by the workers, by outcome (processed, failed).", ["outcome"])
 CDRS = Counter(
@@ -63,11 +60,6 @@ def observe_delivery(feed: str, outcome: str, seconds: float | None = None) -> N
         ACCEPT_SECONDS.labels(feed).observe(seconds)
 
 
-def set_spool_size(envelopes: int) -> None:
-    """The spool calls this whenever its size changes: the envelopes this process holds."""
-    SPOOL.set(envelopes)
-
-
 def observe_job(outcome: str, cdrs: Mapping[tuple[str, str], int] | None = None) -> None:
     """One job run (``processed`` or ``failed``) and its deliveries by (feed, outcome)."""
     JOBS.labels(outcome).inc()
@@ -83,6 +75,14 @@ def observe_poll(feed: str, account: str, *, rows: int, checkpoint: datetime, no
 
 
 DepthReader = Callable[[], Mapping[str, int]]
+
+
+class SpoolSize(Protocol):
+    @property
+    def bytes(self) -> int: ...
+
+    @property
+    def segments(self) -> int: ...
 
 
 # -- exposition -----------------------------------------------------------------------------------
@@ -109,6 +109,21 @@ class QueueCollector:
             jobs.add_metric([self.queue, state], n)
         yield up
         yield jobs
+
+
+class SpoolCollector:
+    """The receiver's spool, read from its directory at scrape time: every process sharing the
+    directory sees the same files, so the number is right however many processes wrote them."""
+
+    def __init__(self, state: Callable[[], SpoolSize]) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = self.state()
+        yield GaugeMetricFamily("cdr_ingest_spool_bytes", "Bytes of deliveries waiting in the spool for Redis.",
+                                value=state.bytes)  # fmt: skip
+        yield GaugeMetricFamily("cdr_ingest_spool_segments", "Spool segment files waiting to be drained.",
+                                value=state.segments)  # fmt: skip
 
 
 def exposition(settings: Settings, extra: Iterable[Collector] = ()) -> bytes:

@@ -26,7 +26,7 @@ ROW = "callr:acct1:240711945874"
 
 @pytest.fixture
 def stack(sqlite_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Stack]:
-    env = stack_env(redis_url, sqlite_url, READ_API_TOKEN=READ_TOKEN, WEB_CONCURRENCY="2",
+    env = stack_env(redis_url, sqlite_url, READ_API_TOKEN=READ_TOKEN, RECEIVER_WORKERS="2",
                     PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))  # fmt: skip
     with running_stack(env, tmp_path) as s:
         s.serve()

@@ -25,7 +25,7 @@ CALL_ID = "callr:acct1:240711945874"
 
 @pytest.fixture
 def stack(database_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(stack_env(redis_url, database_url), tmp_path) as s:
+    with running_stack(stack_env(redis_url, database_url, SPOOL_DIR=str(tmp_path / "spool")), tmp_path) as s:
         s.serve()
         s.worker()
         yield s

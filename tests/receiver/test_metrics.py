@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -62,6 +63,7 @@ def test_metrics_page_shows_queue_depth_then_worker_counts(
     client.post("/webhooks/callr", content=V2, headers=callr_headers(V2))
     page = scrape(client)
     assert page["cdr_ingest_redis_up", ()] == 1
+    assert (page["cdr_ingest_spool_bytes", ()], page["cdr_ingest_spool_segments", ()]) == (0, 0)
     assert page["cdr_ingest_queue_jobs", (("queue", "cdr-ingest"), ("state", "queued"))] == 1
     processed = value("cdr_ingest_jobs_total", outcome="processed")
     stored = value("cdr_ingest_cdrs_total", feed=FEED, outcome="stored")
@@ -85,8 +87,8 @@ def test_queue_collector_survives_redis_down() -> None:
     assert [(f.name, [s.value for s in f.samples]) for f in families] == [("cdr_ingest_redis_up", [0])]
 
 
-def test_poller_and_spool_api_set_their_metrics() -> None:
-    """observe_poll sets rows, lag and checkpoint per feed and account; set_spool_size sets the gauge."""
+def test_poller_api_sets_its_metrics() -> None:
+    """observe_poll sets rows, lag and checkpoint per feed and account."""
     now = datetime(2025, 1, 1, tzinfo=UTC)
     rows = value("cdr_ingest_poller_rows_total", feed="vobiz.api", account="a1")
     metrics.observe_poll("vobiz.api", "a1", rows=7, checkpoint=now - timedelta(seconds=90), now=now)
@@ -94,10 +96,6 @@ def test_poller_and_spool_api_set_their_metrics() -> None:
     assert value("cdr_ingest_poller_lag_seconds", feed="vobiz.api", account="a1") == 90
     assert value("cdr_ingest_poller_checkpoint_timestamp_seconds", feed="vobiz.api", account="a1") == (
         now.timestamp() - 90)  # fmt: skip
-    metrics.set_spool_size(3)
-    assert value("cdr_ingest_spool_envelopes") == 3
-    metrics.set_spool_size(0)
-    assert value("cdr_ingest_spool_envelopes") == 0
 
 
 def test_worker_serves_its_own_metrics_on_metrics_port(make_settings: Callable[..., Settings]) -> None:
@@ -113,3 +111,19 @@ def test_worker_serves_its_own_metrics_on_metrics_port(make_settings: Callable[.
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_spool_is_measured_at_scrape_time(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    """Envelopes spooled by any process sharing the directory show in the next scrape, and go with the drain."""
+    from receiver.spool import Spool
+    from workers.envelope import Envelope
+
+    writer, reader = Spool(tmp_path / "spool", 10**6), Spool(tmp_path / "spool", 10**6)
+    collector = metrics.SpoolCollector(reader.state)
+    writer.append([Envelope(feed=FEED, account="acct1", received_at=datetime.now(UTC), body="{}")] * 3)
+    spooled = {f.name: f.samples[0].value for f in collector.collect()}
+    assert spooled["cdr_ingest_spool_bytes"] > 0 and spooled["cdr_ingest_spool_segments"] == 1
+    writer.close()
+    assert reader.drain(lambda envelopes: None) == 3
+    assert {f.name: f.samples[0].value for f in collector.collect()} == {
+        "cdr_ingest_spool_bytes": 0, "cdr_ingest_spool_segments": 0}  # fmt: skip
