@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route as HttpRoute
 
-from receiver import errors, openapi
+from receiver import errors, openapi, server
 from receiver.acceptor import Acceptor, DurableSink
 from receiver.dedupe import Dedupe
 from receiver.feeds import ROUTES
+from receiver.gate import Gate
 from receiver.health import healthz, metrics_endpoint, readyz_endpoint
 from receiver.ingest import IngestContext, IngestEndpoint
 from receiver.nonces import Nonces
@@ -53,9 +54,10 @@ def create_app(settings: Settings) -> Starlette:
 
     spool = Spool(Path(settings.spool_dir), settings.spool_max_bytes)
     acceptor = Acceptor(DurableSink(enqueue, spool, ping, Dedupe(sync_redis, settings.dedupe_window_s)))
-    ctx = IngestContext(settings, acceptor, Nonces(async_redis, settings.nonce_window_s))
+    gate = Gate.from_settings(settings, async_redis)
+    ctx = IngestContext(settings, acceptor, gate, Nonces(async_redis, settings.nonce_window_s))
     # The read API opens the store only when enabled; the webhooks never need it.
-    reader = CdrReader(open_store(settings.database_url)) if settings.read_api_token else None
+    reader = CdrReader(open_store(settings.database_url)) if settings.read_api_tokens else None
     spec = openapi.document()
 
     async def openapi_json(request: Request) -> JSONResponse:
@@ -88,7 +90,7 @@ def create_app(settings: Settings) -> Starlette:
             methods=["GET"],
         ),
         HttpRoute("/openapi.json", openapi_json, methods=["GET"]),
-        *ReadApi(reader, settings.read_api_token).routes(),
+        *ReadApi(reader, settings.read_api_tokens, gate, settings.read_api_allowed_ips).routes(),
     ]
     return Starlette(
         routes=routes,
@@ -104,4 +106,5 @@ def create_app(settings: Settings) -> Starlette:
 def from_env() -> Starlette:
     settings = load_settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level, mask_phone_numbers=settings.log_mask_numbers)
+    server.configure(settings)  # the limits of the connections uvicorn accepts in this process
     return create_app(settings)

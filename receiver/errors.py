@@ -1,9 +1,16 @@
 """Errors → HTTP: the only place a status code is chosen. Every error body is
-``{"error": "<code>", "detail": "<human sentence>"}``, never a stack trace.
+``{"error": "<code>", "detail": "<human sentence>"}``, never a stack trace, never a secret.
+
+Beyond the contract's list: 403 for an address outside an allowlist (the request may be perfectly
+signed: it is the caller that is refused, not its credentials, so not 401), 408 for a body (or
+headers) that did not arrive within the deadline, 431 for oversized headers.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -16,6 +23,18 @@ class SourceDisabled(CdrIngestError):
 
 class BodyTooLarge(CdrIngestError):
     pass
+
+
+class Forbidden(CdrIngestError):
+    """The client address is not in the source's (or the read API's) allowlist."""
+
+
+class RequestTimeout(CdrIngestError):
+    """The client sent its headers or body too slowly (``HEADER_TIMEOUT_S``, ``BODY_TIMEOUT_S``)."""
+
+
+class HeadersTooLarge(CdrIngestError):
+    """The request line and headers together are over ``MAX_HEADER_BYTES``."""
 
 
 class UnsupportedMediaType(CdrIngestError):
@@ -39,24 +58,29 @@ class RateLimited(CdrIngestError):
 RETRY_AFTER_S = 30
 
 
+# Exception class → (status, error code); the first match wins.
+STATUSES: tuple[tuple[type[Exception], int, str], ...] = (
+    (AuthError, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
+    (SourceDisabled, 404, "not_found"),
+    (NotFound, 404, "not_found"),
+    (InvalidQuery, 400, "invalid_query"),
+    (RequestTimeout, 408, "timeout"),
+    (BodyTooLarge, 413, "too_large"),
+    (UnsupportedMediaType, 415, "unsupported_media_type"),
+    (RateLimited, 429, "rate_limited"),
+    (HeadersTooLarge, 431, "headers_too_large"),
+    (TransientError, 503, "unavailable"),
+)
+
+
 def describe(exc: Exception) -> tuple[int, str]:
-    """(status, error code) for an exception raised while handling a delivery."""
-    if isinstance(exc, AuthError):
-        return 401, "unauthorized"
+    """(status, error code) for an exception raised while handling a request."""
     if isinstance(exc, PayloadError):
         return (400, "malformed") if exc.malformed else (422, "not_a_cdr")
-    if isinstance(exc, SourceDisabled | NotFound):
-        return 404, "not_found"
-    if isinstance(exc, InvalidQuery):
-        return 400, "invalid_query"
-    if isinstance(exc, BodyTooLarge):
-        return 413, "too_large"
-    if isinstance(exc, UnsupportedMediaType):
-        return 415, "unsupported_media_type"
-    if isinstance(exc, RateLimited):
-        return 429, "rate_limited"
-    if isinstance(exc, TransientError):
-        return 503, "unavailable"
+    for kind, status, code in STATUSES:
+        if isinstance(exc, kind):
+            return status, code
     return 500, "internal"
 
 
@@ -69,6 +93,18 @@ def error_response(exc: Exception) -> JSONResponse:
     elif isinstance(exc, TransientError):
         headers["Retry-After"] = str(RETRY_AFTER_S)
     return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def raw_response(exc: Exception) -> bytes:
+    """The same JSON error as a whole HTTP/1.1 response that closes the connection, for the server
+    protocol (``receiver/server.py``), which answers before any ASGI app runs."""
+    status, code = describe(exc)
+    body = orjson.dumps({"error": code, "detail": str(exc)})
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

@@ -1,7 +1,9 @@
 """The one ingest endpoint behind every webhook route.
 
-Order matters: route enabled (404) → content type (415) → body within the limit (413) →
-authentication over the raw bytes (401) → a replayed nonce (401) → decode and the feed's own
+Order matters: route enabled (404) → client address allowed for some account (403) → not locked
+out after failed authentications, nor over ``RATE_LIMIT`` (429) → content type (415) → body within
+the limit (413) and the deadline (408) → authentication over the raw bytes (401; counted, and 429
+once the address is past ``AUTH_FAILURE_LIMIT``) → a replayed nonce (401) → decode and the feed's own
 ``parse`` (400/422) → ignored events (200) → durable enqueue with the dedupe window checked in
 the same batch (the route's accepted status: 202, 200 for Kazoo; 200 duplicate; or 503).
 A payload that authenticates but is not a CDR is still enqueued, so the worker quarantines it.
@@ -21,14 +23,16 @@ from starlette.responses import JSONResponse, Response
 from receiver.acceptor import Acceptor
 from receiver.auth import SignedRequest, public_url
 from receiver.body import read_limited
+from receiver.clients import Address, admits
 from receiver.dedupe import dedupe_key
 from receiver.errors import SourceDisabled, UnsupportedMediaType, describe, error_response
 from receiver.feeds import Route
+from receiver.gate import Gate
 from receiver.nonces import Nonces
 from workers import metrics
 from workers.bodies import decode, media_type
 from workers.envelope import Envelope, kept_headers
-from workers.errors import CdrIngestError, PayloadError, TransientError
+from workers.errors import AuthError, CdrIngestError, PayloadError, TransientError
 from workers.logs import get_logger
 from workers.settings import Account, Settings
 from workers.vendors import Ignored, get_feed
@@ -40,6 +44,7 @@ log = get_logger("cdr_ingest.receiver")
 class IngestContext:
     settings: Settings
     acceptor: Acceptor
+    gate: Gate
     nonces: Nonces | None = None  # for routes with a replay key (Vobiz V3)
 
 
@@ -54,11 +59,14 @@ class IngestEndpoint:
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
+        client = self.ctx.gate.client(request)
         try:
-            response = await self._handle(request)
+            response = await self._handle(request, client)
         except CdrIngestError as e:
             status, code = describe(e)
-            log.info("ingest.rejected", feed=self.route.feed, status=status, error=code, detail=str(e))
+            log.info(
+                "ingest.rejected", feed=self.route.feed, status=status, error=code, detail=str(e), client=str(client)
+            )
             metrics.observe_delivery(self.route.feed, code)
             return error_response(e)
         outcome = orjson.loads(response.body)["status"]  # queued (202, or 200 for Kazoo), duplicate, ignored
@@ -68,16 +76,20 @@ class IngestEndpoint:
             metrics.observe_delivery(self.route.feed, outcome)
         return response
 
-    async def _authenticated(self, request: Request) -> tuple[Account, Envelope, str | None]:
+    async def _authenticated(self, request: Request, client: Address | None) -> tuple[Account, Envelope, str | None]:
         """The account, the envelope, and the nonce claimed for this request (if its route has one)."""
         if not self.accounts:
             raise SourceDisabled(f"source {self.route.feed} is not configured")
+        # Only the accounts whose allowlist admits the caller may authenticate it.
+        accounts = tuple(a for a in self.accounts if admits(a.allowed_ips, client))
+        self.ctx.gate.admit(client, bool(accounts), self.route.path)
+        await self.ctx.gate.count_request(self.route.feed, client)
         content_type = request.headers.get("content-type", "")
         if media_type(content_type) not in self.route.content_types:
             allowed = ", ".join(sorted(self.route.content_types))
             raise UnsupportedMediaType(f"content type {media_type(content_type) or '(none)'!r}; send {allowed}")
         received_at = datetime.now(UTC)
-        body = await read_limited(request, self.ctx.settings.max_body_bytes)
+        body = await read_limited(request, self.ctx.settings.max_body_bytes, self.ctx.settings.body_timeout_s)
         url = public_url(self.ctx.settings.public_base_url, str(request.url))
         signed = SignedRequest(
             method=request.method,
@@ -89,8 +101,12 @@ class IngestEndpoint:
             received_at=received_at,
             tolerance_s=self.ctx.settings.signature_tolerance_s,
         )
-        account = self.route.check(signed, self.accounts, self.route.purpose)
-        nonce = await self._claim_nonce(signed, account)
+        try:
+            account = self.route.check(signed, accounts, self.route.purpose)
+            nonce = await self._claim_nonce(signed, account)
+        except AuthError:
+            await self.ctx.gate.count_failure(client)  # 429 instead, past the failure limit
+            raise
         envelope = Envelope(
             feed=self.route.feed,
             account=account.id,
@@ -107,8 +123,8 @@ class IngestEndpoint:
             return None
         return await self.ctx.nonces.claim(self.route.feed, account.id, value)
 
-    async def _handle(self, request: Request) -> Response:
-        account, envelope, nonce = await self._authenticated(request)
+    async def _handle(self, request: Request, client: Address | None) -> Response:
+        account, envelope, nonce = await self._authenticated(request, client)
         try:
             return await self._accept(account, envelope)
         except TransientError:

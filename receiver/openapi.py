@@ -105,7 +105,7 @@ def _webhook(route: Route) -> dict[str, Any]:
 
 
 def _webhook_responses(accepted_status: int) -> dict[str, Any]:
-    errors = _errors(400, 401, 404, 413, 415, 422, 429, 503)
+    errors = _errors(400, 401, 403, 404, 408, 413, 415, 422, 429, 503)
     if accepted_status == 200:  # Kazoo counts only 200 as delivered (receiver/feeds.py)
         ok = {"oneOf": [_ref("Queued"), _ref("Ack")]}
         return {"200": _json(ok, "durably queued, duplicate, or an event that carries no CDR"), **errors}
@@ -117,8 +117,9 @@ def _webhook_responses(accepted_status: int) -> dict[str, Any]:
 
 
 def _read(operation_id: str, summary: str, params: list[dict[str, Any]], ok: dict[str, Any]) -> dict[str, Any]:
+    errors = _errors(400, 401, 403, 404, 429, 503)
     return {"get": {"operationId": operation_id, "summary": summary, "security": [{"readToken": []}],
-                    "parameters": params, "responses": {"200": ok, **_errors(400, 401, 404, 503)}}}  # fmt: skip
+                    "parameters": params, "responses": {"200": ok, **errors}}}  # fmt: skip
 
 
 def _schemas() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The read API for downstream consumers: ``GET /cdrs``, ``/cdrs/{id}``, ``/cdrs/summary``,
 ``/cdrs/export.csv``, behind ``Authorization: Bearer $READ_API_TOKEN``.
 
-With no token configured the API is disabled: every route answers 404, never open. Store calls
+With no token configured the API is disabled: every route answers 404, never open. During a
+rotation ``READ_API_TOKEN_PREVIOUS`` is accepted too. ``READ_API_ALLOWED_IPS`` restricts callers
+(403), and failed tokens count towards the address's lockout (``receiver/gate.py``). Store calls
 block, so they run in the thread pool and the event loop keeps answering webhooks.
 """
 
@@ -17,12 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from receiver.clients import admits
 from receiver.errors import InvalidQuery, NotFound, SourceDisabled, error_response
+from receiver.gate import Gate
 from workers import csv_export
 from workers.cdr import Direction, Status
 from workers.errors import AuthError, CdrIngestError
 from workers.normalize.times import parse_time
-from workers.settings import Secret
+from workers.settings import Network, Secret
 from workers.store.queries import MAX_LIMIT, CdrFilter, Cursor
 from workers.store.reads import CdrReader
 
@@ -110,9 +114,13 @@ def parse_page(params: QueryParams) -> tuple[Cursor | None, int]:
 
 
 class ReadApi:
-    def __init__(self, reader: CdrReader | None, token: Secret | None) -> None:
+    def __init__(
+        self, reader: CdrReader | None, tokens: Sequence[Secret], gate: Gate, allowed_ips: Sequence[Network] = ()
+    ) -> None:
         self.reader = reader
-        self.token = token
+        self.tokens = tuple(tokens)
+        self.gate = gate
+        self.allowed_ips = tuple(allowed_ips)
 
     def routes(self) -> list[Route]:
         # Fixed paths first: /cdrs/{id:path} would otherwise take "summary" for an id.
@@ -126,7 +134,7 @@ class ReadApi:
     def _endpoint(self, handler: Callable[[Request, CdrReader], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
-                reader = self._authorize(request)
+                reader = await self._authorize(request)
                 response: Response = await handler(request, reader)
                 return response
             except CdrIngestError as e:
@@ -137,15 +145,26 @@ class ReadApi:
 
         return endpoint
 
-    def _authorize(self, request: Request) -> CdrReader:
-        if self.token is None or self.reader is None:
+    async def _authorize(self, request: Request) -> CdrReader:
+        if not self.tokens or self.reader is None:
             raise SourceDisabled("the read API is disabled (READ_API_TOKEN is not set)")
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        client = self.gate.client(request)
+        self.gate.admit(client, admits(self.allowed_ips, client), "the read API")
+        try:
+            self._check_token(request.headers.get("authorization", ""))
+        except AuthError:
+            await self.gate.count_failure(client)
+            raise
+        return self.reader
+
+    def _check_token(self, header: str) -> None:
+        scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
             raise AuthError("missing Authorization: Bearer token")
-        if not hmac.compare_digest(given.strip().encode(), self.token.reveal().encode()):
+        # Every token is compared, so the time taken does not tell which one was close.
+        matches = [hmac.compare_digest(given.strip().encode(), t.reveal().encode()) for t in self.tokens]
+        if not any(matches):
             raise AuthError("bearer token is not valid")
-        return self.reader
 
     async def list(self, request: Request, reader: CdrReader) -> Response:
         f = parse_filter(request.query_params, LIST_PARAMS)

@@ -1,7 +1,10 @@
 """Raw request bodies → mappings, by content type. Pure; shared by the receiver and the worker.
 
 JSON (orjson) and ``application/x-www-form-urlencoded`` with PHP-style nested keys
-(``a[b]=1&k[]=x``, as Kazoo sends). Anything malformed raises ``PayloadError(malformed=True)``.
+(``a[b]=1&k[]=x``, as Kazoo sends). Anything malformed raises ``PayloadError(malformed=True)``,
+and so does a body built to be expensive: JSON nested deeper than ``MAX_DEPTH``, a form with more
+than ``MAX_FORM_FIELDS`` fields or a key nested deeper than ``MAX_DEPTH`` (a Kazoo
+``channel_destroy`` has about 30 fields, two levels deep).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from workers.errors import PayloadError
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MAX_DEPTH = 32
+MAX_FORM_FIELDS = 1000
 
 
 def media_type(content_type: str | None) -> str:
@@ -65,13 +69,19 @@ def _depth(value: Any) -> int:
 
 def decode_form(body: bytes | str) -> Mapping[str, Any]:
     text = body.decode("utf-8", errors="strict") if isinstance(body, bytes) else body
+    # Counting separators is C-fast; parse_qsl would build every pair of a form bomb first.
+    if text.count("&") >= MAX_FORM_FIELDS:
+        raise PayloadError(f"form has more than {MAX_FORM_FIELDS} fields", malformed=True)
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
     except (ValueError, UnicodeDecodeError) as e:
         raise PayloadError(f"body is not valid form data: {e}", malformed=True) from None
     result: dict[str, Any] = {}
     for key, value in pairs:
-        _assign(result, _key_path(key), value)
+        path = _key_path(key)
+        if len(path) > MAX_DEPTH:
+            raise PayloadError(f"form key nested deeper than {MAX_DEPTH} levels", malformed=True)
+        _assign(result, path, value)
     return result
 
 

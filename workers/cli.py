@@ -24,6 +24,7 @@ log = get_logger("cdr_ingest.cli")
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """The receiver under uvicorn, every limit chosen here rather than left to uvicorn's defaults."""
     import uvicorn
 
     uvicorn.run(
@@ -32,11 +33,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.receiver_workers,
-        access_log=False,
+        # httptools plus a header size limit (431) and a header deadline (408) that uvicorn lacks.
+        http="receiver.server:GuardedHttpToolsProtocol",
+        # The client address is worked out by the app from TRUSTED_PROXIES (receiver/clients.py):
+        # uvicorn's own X-Forwarded-For handling (trusting 127.0.0.1, or FORWARDED_ALLOW_IPS) is off.
+        proxy_headers=False,
+        access_log=False,  # one ingest.* line per request instead, with no token from a query string
         log_config=None,
-        timeout_graceful_shutdown=30,
-        timeout_keep_alive=5,
-        limit_concurrency=2048,
+        server_header=False,
+        timeout_graceful_shutdown=30,  # in-flight requests finish and pending envelopes reach Redis
+        timeout_keep_alive=5,  # idle keep-alive connections; vendors reconnect cheaply
+        limit_concurrency=2048,  # connections + tasks per process; past it, 503 (vendors retry)
     )
     return 0
 

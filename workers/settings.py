@@ -14,27 +14,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workers.env_values import (
+    Network,
+    Secret,
+    env_base_url,
+    env_bool,
+    env_choice,
+    env_int,
+    env_networks,
+    env_rotating,
+    networks,
+    read_file,
+)
 from workers.errors import ConfigError
 
-
-class Secret:
-    """A credential that prints as asterisks; ``reveal()`` is the only way to read it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
+__all__ = ["Account", "ConfigError", "Network", "Secret", "Settings", "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +44,8 @@ class Account:
     options: Mapping[str, str] = field(default_factory=dict)
     currency: str | None = None
     region: str | None = None
+    # Addresses this account's deliveries may come from (``<VENDOR>_ALLOWED_IPS``); empty: any.
+    allowed_ips: tuple[Network, ...] = ()
 
     def secrets_for(self, purpose: str) -> tuple[Secret, ...]:
         return self.secrets.get(purpose, ())
@@ -75,7 +73,8 @@ class Settings:
     worker_maintenance_s: int = 30
     log_format: str = "auto"
     log_level: str = "INFO"
-    read_api_token: Secret | None = None
+    # The read API's bearer tokens, current first (READ_API_TOKEN, READ_API_TOKEN_PREVIOUS); empty: disabled.
+    read_api_tokens: tuple[Secret, ...] = ()
     log_mask_numbers: bool = False
     prometheus_multiproc_dir: str | None = None
     metrics_host: str = "127.0.0.1"
@@ -85,6 +84,19 @@ class Settings:
     public_base_url: str | None = None
     # How long a Vobiz V3 nonce is remembered: V3 signs no timestamp, so this window is the replay guard.
     nonce_window_s: int = 24 * 3600
+    # Peers whose X-Forwarded-For is believed (the TLS proxy); nobody's by default.
+    trusted_proxies: tuple[Network, ...] = ()
+    read_api_allowed_ips: tuple[Network, ...] = ()
+    # Requests per window per source and client address; 0: off (vendors burst from few addresses).
+    rate_limit: int = 0
+    rate_limit_window_s: int = 60
+    # Failed authentications per window per client address before it gets 429; 0: off.
+    auth_failure_limit: int = 20
+    auth_failure_window_s: int = 300
+    # Slow clients: a request's headers, then its body, must arrive within these.
+    header_timeout_s: int = 10
+    body_timeout_s: int = 10
+    max_header_bytes: int = 32 * 1024
 
     def accounts_for(self, vendor: str) -> tuple[Account, ...]:
         return tuple(a for a in self.accounts if a.vendor == vendor)
@@ -109,6 +121,7 @@ _VENDOR_ENV: dict[str, dict[str, Any]] = {
         },
         "currency": ("CALLR_CURRENCY", "EUR"),
         "region": "CALLR_DEFAULT_REGION",
+        "allowed_ips": "CALLR_ALLOWED_IPS",
     },
     "vobiz": {
         "id": ("VOBIZ_AUTH_ID", "default"),
@@ -123,18 +136,21 @@ _VENDOR_ENV: dict[str, dict[str, Any]] = {
             "timezone": ("VOBIZ_TIMEZONE", "UTC"),  # the console's zone: Vobiz callback times carry none
         },
         "region": "VOBIZ_DEFAULT_REGION",
+        "allowed_ips": "VOBIZ_ALLOWED_IPS",
     },
     "sinch": {
         "id": ("SINCH_APP_KEY", "default"),
         "secrets": {"app": "SINCH_APP_SECRET"},
         "options": {},
         "region": "SINCH_DEFAULT_REGION",
+        "allowed_ips": "SINCH_ALLOWED_IPS",
     },
     "kazoo": {
         "id": ("KAZOO_ACCOUNT_ID", "default"),
         "secrets": {"webhook": "KAZOO_WEBHOOK_TOKEN", "api": "KAZOO_AUTH_TOKEN"},
         "options": {"api_url": ("KAZOO_API_URL", None)},
         "region": "KAZOO_DEFAULT_REGION",
+        "allowed_ips": "KAZOO_ALLOWED_IPS",
     },
 }
 
@@ -153,98 +169,44 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL", Settings.redis_url),
         database_url=env.get("DATABASE_URL", Settings.database_url),
         host=env.get("HOST", Settings.host),
-        port=_int(env, "PORT", Settings.port),
-        receiver_workers=max(1, _int(env, "RECEIVER_WORKERS", Settings.receiver_workers)),
-        max_body_bytes=_int(env, "MAX_BODY_BYTES", Settings.max_body_bytes),
-        dedupe_window_s=_int(env, "DEDUPE_WINDOW_S", Settings.dedupe_window_s),
-        signature_tolerance_s=_int(env, "SIGNATURE_TOLERANCE_S", Settings.signature_tolerance_s),
-        poll_interval_s=_int(env, "POLL_INTERVAL_S", Settings.poll_interval_s),
-        poll_overlap_s=_int(env, "POLL_OVERLAP_S", Settings.poll_overlap_s),
+        port=env_int(env, "PORT", Settings.port),
+        receiver_workers=max(1, env_int(env, "RECEIVER_WORKERS", Settings.receiver_workers)),
+        max_body_bytes=env_int(env, "MAX_BODY_BYTES", Settings.max_body_bytes),
+        dedupe_window_s=env_int(env, "DEDUPE_WINDOW_S", Settings.dedupe_window_s),
+        signature_tolerance_s=env_int(env, "SIGNATURE_TOLERANCE_S", Settings.signature_tolerance_s),
+        poll_interval_s=env_int(env, "POLL_INTERVAL_S", Settings.poll_interval_s),
+        poll_overlap_s=env_int(env, "POLL_OVERLAP_S", Settings.poll_overlap_s),
         queue_name=env.get("QUEUE_NAME", Settings.queue_name),
         spool_dir=env.get("SPOOL_DIR", Settings.spool_dir),
-        spool_max_bytes=_int(env, "SPOOL_MAX_BYTES", Settings.spool_max_bytes),
-        job_timeout_s=max(1, _int(env, "JOB_TIMEOUT_S", Settings.job_timeout_s)),
-        worker_maintenance_s=max(1, _int(env, "WORKER_MAINTENANCE_S", Settings.worker_maintenance_s)),
-        log_format=_choice(env, "LOG_FORMAT", Settings.log_format, ("auto", "json", "console")),
+        spool_max_bytes=env_int(env, "SPOOL_MAX_BYTES", Settings.spool_max_bytes),
+        job_timeout_s=max(1, env_int(env, "JOB_TIMEOUT_S", Settings.job_timeout_s)),
+        worker_maintenance_s=max(1, env_int(env, "WORKER_MAINTENANCE_S", Settings.worker_maintenance_s)),
+        log_format=env_choice(env, "LOG_FORMAT", Settings.log_format, ("auto", "json", "console")),
         log_level=env.get("LOG_LEVEL", Settings.log_level).upper(),
-        read_api_token=_secret(env, "READ_API_TOKEN"),
-        log_mask_numbers=_bool(env, "LOG_MASK_NUMBERS"),
+        read_api_tokens=env_rotating(env, "READ_API_TOKEN"),
+        log_mask_numbers=env_bool(env, "LOG_MASK_NUMBERS"),
         prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         metrics_host=env.get("METRICS_HOST", Settings.metrics_host),
-        metrics_port=_int(env, "METRICS_PORT", Settings.metrics_port),
+        metrics_port=env_int(env, "METRICS_PORT", Settings.metrics_port),
         accounts=tuple(accounts),
-        public_base_url=_base_url(env, "PUBLIC_BASE_URL"),
-        nonce_window_s=_int(env, "NONCE_WINDOW_S", Settings.nonce_window_s),
+        public_base_url=env_base_url(env, "PUBLIC_BASE_URL"),
+        nonce_window_s=env_int(env, "NONCE_WINDOW_S", Settings.nonce_window_s),
+        trusted_proxies=env_networks(env, "TRUSTED_PROXIES"),
+        read_api_allowed_ips=env_networks(env, "READ_API_ALLOWED_IPS"),
+        rate_limit=env_int(env, "RATE_LIMIT", Settings.rate_limit),
+        rate_limit_window_s=max(1, env_int(env, "RATE_LIMIT_WINDOW_S", Settings.rate_limit_window_s)),
+        auth_failure_limit=env_int(env, "AUTH_FAILURE_LIMIT", Settings.auth_failure_limit),
+        auth_failure_window_s=max(1, env_int(env, "AUTH_FAILURE_WINDOW_S", Settings.auth_failure_window_s)),
+        header_timeout_s=max(1, env_int(env, "HEADER_TIMEOUT_S", Settings.header_timeout_s)),
+        body_timeout_s=max(1, env_int(env, "BODY_TIMEOUT_S", Settings.body_timeout_s)),
+        max_header_bytes=max(1024, env_int(env, "MAX_HEADER_BYTES", Settings.max_header_bytes)),
     )
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {value}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ConfigError(f"{name} must be 1 or 0 (true/false), got {value!r}")
-
-
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = env.get(name, default).lower()
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def _base_url(env: Mapping[str, str], name: str) -> str | None:
-    """``https://host[:port][/prefix]``, without a trailing slash; empty → None."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return None
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(f"{name} must be http(s)://host[:port][/prefix] with no query, got {raw!r}")
-    return raw.rstrip("/")
-
-
-def _read_file(name: str, path: str) -> str:
-    try:
-        return Path(path).read_text().strip()
-    except OSError as e:
-        raise ConfigError(f"{name}: cannot read {path}: {e.strerror}") from None
-
-
-def _secret(env: Mapping[str, str], name: str) -> Secret | None:
-    """``NAME`` or the file named by ``NAME_FILE``; empty means unset."""
-    value = env.get(name)
-    file_path = env.get(f"{name}_FILE")
-    if value and file_path:
-        raise ConfigError(f"set {name} or {name}_FILE, not both")
-    if file_path:
-        value = _read_file(f"{name}_FILE", file_path)
-    return Secret(value) if value else None
-
-
-def _rotating(env: Mapping[str, str], name: str) -> tuple[Secret, ...]:
-    """The current secret and, during a rotation, ``NAME_PREVIOUS``."""
-    return tuple(s for s in (_secret(env, name), _secret(env, f"{name}_PREVIOUS")) if s is not None)
 
 
 def _accounts_from_env(env: Mapping[str, str]) -> list[Account]:
     accounts = []
     for vendor, spec in _VENDOR_ENV.items():
-        secrets = {p: _rotating(env, var) for p, var in spec["secrets"].items()}
+        secrets = {p: env_rotating(env, var) for p, var in spec["secrets"].items()}
         secrets = {p: s for p, s in secrets.items() if s}
         id_var, id_default = spec["id"]
         if not secrets and not env.get(id_var):
@@ -261,6 +223,7 @@ def _accounts_from_env(env: Mapping[str, str]) -> list[Account]:
                     options=options,
                     currency=currency.upper() if currency else None,
                     region=(env.get(spec["region"]) or None),
+                    allowed_ips=env_networks(env, spec["allowed_ips"]),
                 ),
                 source=vendor.upper() + "_*",
             )
@@ -284,7 +247,7 @@ def _accounts_from_toml(path: Path) -> list[Account]:
         secrets: dict[str, tuple[Secret, ...]] = {}
         for purpose, value in entry.get("secrets", {}).items():
             if purpose.endswith("_file"):
-                values = [_read_file(f"{where}.secrets.{purpose}", p) for p in _as_list(value)]
+                values = [read_file(f"{where}.secrets.{purpose}", p) for p in _as_list(value)]
                 purpose = purpose.removesuffix("_file")
             else:
                 values = _as_list(value)
@@ -300,6 +263,7 @@ def _accounts_from_toml(path: Path) -> list[Account]:
                     options={**defaults, **{k: str(v) for k, v in entry.get("options", {}).items()}},
                     currency=currency.upper() if currency else None,
                     region=entry.get("region"),
+                    allowed_ips=networks(_as_list(entry.get("allowed_ips", [])), f"{where}.allowed_ips"),
                 ),
                 source=where,
             )

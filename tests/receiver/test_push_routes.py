@@ -15,6 +15,7 @@ from starlette.routing import Route as HttpRoute
 from starlette.testclient import TestClient
 
 from receiver.feeds import ROUTES
+from receiver.gate import Gate
 from receiver.ingest import IngestContext, IngestEndpoint
 from receiver.nonces import Nonces
 from tests.conftest import KAZOO_TOKEN, PAYLOADS, PUSH_ENV, VOBIZ_MAIN_TOKEN
@@ -155,7 +156,7 @@ def test_nonce_released_when_the_delivery_is_not_accepted(
         yield
         await client_redis.aclose()
 
-    ctx = IngestContext(settings, _Refusing(), Nonces(client_redis, 60))  # type: ignore[arg-type]
+    ctx = IngestContext(settings, _Refusing(), Gate.from_settings(settings, client_redis), Nonces(client_redis, 60))  # type: ignore[arg-type]
     endpoint = IngestEndpoint(route, ctx)
     app = Starlette(routes=[HttpRoute(route.path, endpoint.handle, methods=["POST"])], lifespan=lifespan)
     headers = vobiz_v3_headers("60000000000000000001")

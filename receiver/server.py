@@ -1,0 +1,102 @@
+"""The HTTP/1.1 protocol ``cdr-ingest serve`` runs: uvicorn's httptools protocol plus the two
+limits it lacks, answered with our JSON errors before any ASGI app runs.
+
+- **Header size.** httptools (llhttp) accepts a request line and headers of any size (we measured
+  10 MB), buffering all of it. Past ``MAX_HEADER_BYTES`` received while waiting for the end of the
+  headers, the connection gets 431 and is closed.
+- **Header deadline (slowloris).** uvicorn only times out *idle keep-alive* connections; a new
+  connection that sends nothing, or trickles its headers a byte at a time, is kept for ever and
+  holds a slot of ``limit_concurrency``. The headers must be complete ``HEADER_TIMEOUT_S`` after the
+  connection opens (or the next request starts), else 408 and close.
+
+The body has its own deadline in the app (``receiver/body.py``, ``BODY_TIMEOUT_S``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from receiver.errors import HeadersTooLarge, RequestTimeout, raw_response
+from workers.errors import CdrIngestError
+from workers.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    max_header_bytes: int = Settings.max_header_bytes
+    header_timeout_s: float = Settings.header_timeout_s
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    # Set once per process by ``configure`` (the app factory runs before the first connection).
+    limits: ClassVar[ServerLimits] = ServerLimits()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._awaiting_headers = True
+        self._header_bytes = 0
+        self._headers_seen = 0
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        seen = self._headers_seen
+        super().data_received(data)
+        # A chunk that completed a request's headers is not counted against the next request.
+        if self._awaiting_headers and seen == self._headers_seen and not self.transport.is_closing():
+            self._header_bytes += len(data)
+            if self._header_bytes > self.limits.max_header_bytes:
+                self._refuse(HeadersTooLarge(f"request headers are over {self.limits.max_header_bytes} bytes"))
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        self._awaiting_headers = False
+        self._header_bytes = 0
+        self._headers_seen += 1
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._awaiting_headers = True
+        super().on_message_complete()
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.limits.header_timeout_s, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False  # a pipelined request is trickling: close after this response
+            return
+        self._refuse(RequestTimeout(f"the request headers did not arrive within {self.limits.header_timeout_s:g} s"))
+
+    def _refuse(self, exc: CdrIngestError) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(raw_response(exc))
+            self.transport.close()
+
+
+def configure(settings: Settings) -> None:
+    """Apply the settings' limits to every connection this process accepts from now on."""
+    GuardedHttpToolsProtocol.limits = ServerLimits(settings.max_header_bytes, settings.header_timeout_s)
