@@ -2,8 +2,9 @@
 limits it lacks, answered with our JSON errors before any ASGI app runs.
 
 - **Header size.** httptools (llhttp) accepts a request line and headers of any size (we measured
-  10 MB), buffering all of it. Past ``MAX_HEADER_BYTES`` received while waiting for the end of the
-  headers, the connection gets 431 and is closed.
+  10 MB), buffering all of it. Past ``MAX_HEADER_BYTES``, counted both in the parsed request line
+  and headers and in the raw bytes received while the headers are incomplete (a single endless
+  header value reaches no parser callback), the connection gets 431 and is closed.
 - **Header deadline (slowloris).** uvicorn only times out *idle keep-alive* connections; a new
   connection that sends nothing, or trickles its headers a byte at a time, is kept for ever and
   holds a slot of ``limit_concurrency``. The headers must be complete ``HEADER_TIMEOUT_S`` after the
@@ -20,9 +21,12 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from receiver.errors import HeadersTooLarge, RequestTimeout, raw_response
+from receiver.errors import HeadersTooLarge, RequestTimeout, describe, raw_response
 from workers.errors import CdrIngestError
+from workers.logs import get_logger
 from workers.settings import Settings
+
+log = get_logger("cdr_ingest.receiver")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         self._header_bytes = 0
         self._headers_seen = 0
+        self._parsed_bytes = 0
+        self._refusal: CdrIngestError | None = None
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -57,11 +63,27 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._awaiting_headers and seen == self._headers_seen and not self.transport.is_closing():
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes:
-                self._refuse(HeadersTooLarge(f"request headers are over {self.limits.max_header_bytes} bytes"))
+                self._refuse(self._too_large())
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's answer to a parser error, including the one ``_count`` raises to stop parsing.
+        if self._refusal is not None:
+            self._refuse(self._refusal)
+        else:
+            super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._parsed_bytes = 0
         self._arm()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)  # "name: value\r\n"
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._disarm()
@@ -73,6 +95,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._awaiting_headers = True
         super().on_message_complete()
+
+    def _count(self, size: int) -> None:
+        self._parsed_bytes += size
+        if self._parsed_bytes > self.limits.max_header_bytes:
+            self._refusal = self._too_large()
+            raise self._refusal  # httptools stops parsing; uvicorn calls send_400_response
+
+    def _too_large(self) -> HeadersTooLarge:
+        return HeadersTooLarge(f"request line and headers are over {self.limits.max_header_bytes} bytes")
 
     def _arm(self) -> None:
         if self._header_timer is None:
@@ -93,6 +124,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, exc: CdrIngestError) -> None:
         self._disarm()
         if not self.transport.is_closing():
+            status, code = describe(exc)
+            peer = self.client[0] if self.client else None
+            log.info("http.refused", status=status, error=code, detail=str(exc), peer=peer)
             self.transport.write(raw_response(exc))
             self.transport.close()
 

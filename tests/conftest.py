@@ -183,11 +183,17 @@ def _reset_logging() -> Iterator[None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the fault-injection ledgers (tests/faults) at the end of the run."""
+    """Print the attacks sent (tests/receiver/test_attacks.py) and the fault-injection ledgers
+    (tests/faults) at the end of the run."""
     from tests.faults.ledger import REPORTS
+    from tests.receiver.helpers import ATTACK_LOG
 
-    if not REPORTS:
-        return
-    terminalreporter.section("fault-injection ledgers")
-    for report in REPORTS:
-        terminalreporter.write_line("  ".join(f"{k}={v}" for k, v in report.items()))
+    if ATTACK_LOG:
+        terminalreporter.section("attacks and the responses they got")
+        width = max(len(name) for name, _, _ in ATTACK_LOG)
+        for name, status, response in ATTACK_LOG:
+            terminalreporter.write_line(f"{name.ljust(width)}  {status}  {response}")
+    if REPORTS:
+        terminalreporter.section("fault-injection ledgers")
+        for report in REPORTS:
+            terminalreporter.write_line("  ".join(f"{k}={v}" for k, v in report.items()))

@@ -19,8 +19,9 @@ def client_for(
 ) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
-    def make(**env: Any) -> TestClient:
-        client = TestClient(create_app(make_settings(**env)), raise_server_exceptions=False)
+    def make(peer: tuple[str, int] = ("testclient", 50000), **env: Any) -> TestClient:
+        """A client of an app on these settings; ``peer`` is the TCP address it seems to call from."""
+        client = TestClient(create_app(make_settings(**env)), raise_server_exceptions=False, client=peer)
         client.__enter__()
         clients.append(client)
         return client

@@ -6,15 +6,38 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import uuid
 from datetime import UTC, datetime
 
 import redis
 
-from tests.conftest import CALLR_SECRET, PUBLIC_BASE, SINCH_KEY, SINCH_SECRET, VOBIZ_SECRET, VOBIZ_TOKEN
+from tests.conftest import (
+    CALLR_SECRET,
+    CALLR_TOKEN,
+    KAZOO_TOKEN,
+    PAYLOADS,
+    PUBLIC_BASE,
+    SINCH_KEY,
+    SINCH_SECRET,
+    VOBIZ_SECRET,
+    VOBIZ_TOKEN,
+)
 from workers.envelope import Envelope
 from workers.queue import ingest_queue
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+# (attack, status, response) for every attack tests/receiver/test_attacks.py sends; printed by make test.
+ATTACK_LOG: list[tuple[str, int, str]] = []
+# One real delivery per push route, with its content type.
+SAMPLES: dict[str, tuple[bytes, str]] = {
+    "/webhooks/callr": ((PAYLOADS / "callr" / "webhook_v2_inbound_answered.json").read_bytes(), JSON),
+    "/webhooks/callr-actions": ((PAYLOADS / "callr" / "actions_push.json").read_bytes(), JSON),
+    "/webhooks/vobiz": ((PAYLOADS / "vobiz" / "trunk_hangup_answered.json").read_bytes(), JSON),
+    "/webhooks/vobiz-callback": ((PAYLOADS / "vobiz" / "callback_hangup_answered.form").read_bytes(), FORM),
+    "/webhooks/sinch": ((PAYLOADS / "sinch" / "dice_sdk_fixture.json").read_bytes(), JSON),
+    "/webhooks/kazoo": ((PAYLOADS / "kazoo" / "channel_destroy.json").read_bytes(), JSON),
+}
 
 
 def queued(redis_client: redis.Redis, settings_queue: str = "cdr-ingest") -> list[Envelope]:
@@ -73,3 +96,28 @@ def sinch_headers(
     stamp = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     signature = sinch_signature(body, timestamp=stamp, path=path, secret=secret)
     return {"content-type": "application/json", "x-timestamp": stamp, "authorization": f"Application {key}:{signature}"}
+
+
+def sign(
+    path: str, body: bytes, *, content_type: str = JSON, secret: str | None = None, nonce: str | None = None
+) -> tuple[str, list[tuple[str, str]]]:
+    """A credential for the route the way its vendor makes one, keyed by ``secret`` (default: the
+    tests' configured one): (the URL to call, the headers to add besides Content-Type)."""
+    if path == "/webhooks/callr":
+        return path, [("x-callr-hmacsignature", callr_signature(body, secret or CALLR_SECRET))]
+    if path == "/webhooks/callr-actions":
+        return path, [("authorization", f"Bearer {secret or CALLR_TOKEN}")]
+    if path == "/webhooks/vobiz":
+        return path, [("x-vobiz-signature", vobiz_headers(body, secret or VOBIZ_SECRET)["x-vobiz-signature"])]
+    if path == "/webhooks/vobiz-callback":
+        fresh = nonce or f"{uuid.uuid4().int % 10**20:020d}"
+        headers = vobiz_v3_headers(fresh, token=secret or VOBIZ_TOKEN)
+        return path, [(k, v) for k, v in headers.items() if k != "content-type"]
+    if path == "/webhooks/sinch":
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        signature = sinch_signature(body, timestamp=stamp, path=path, content_type=content_type,
+                                    secret=secret or SINCH_SECRET)  # fmt: skip
+        return path, [("x-timestamp", stamp), ("authorization", f"Application {SINCH_KEY}:{signature}")]
+    if path == "/webhooks/kazoo":
+        return f"{path}?token={secret or KAZOO_TOKEN}", []
+    return path, [("authorization", f"Bearer {secret or 'nothing'}")]

@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.feeds import ROUTES
-from tests.conftest import CALLR_TOKEN, KAZOO_TOKEN, PAYLOADS, PUSH_ENV, SINCH_KEY
+from tests.conftest import PAYLOADS, PUSH_ENV
 from tests.faults.ledger import REPORTS
-from tests.receiver.helpers import callr_signature, sinch_signature, vobiz_headers, vobiz_v3_headers
+from tests.receiver.helpers import sign
 from workers import jobs
 from workers.bodies import decode
 from workers.queue import OrjsonSerializer, ingest_queue
@@ -81,28 +81,9 @@ content_types = st.sampled_from(
 auth_modes = st.sampled_from(["valid", "valid", "random", "missing", "duplicated"])
 
 
-def credentials(path: str, body: bytes, content_type: str, nonce: str) -> tuple[str, list[tuple[str, str]]]:
-    """A valid credential for the route: (the path to call, the headers to send)."""
-    if path == "/webhooks/callr":
-        return path, [("x-callr-hmacsignature", callr_signature(body))]
-    if path == "/webhooks/callr-actions":
-        return path, [("authorization", f"Bearer {CALLR_TOKEN}")]
-    if path == "/webhooks/vobiz":
-        return path, [("x-vobiz-signature", vobiz_headers(body)["x-vobiz-signature"])]
-    if path == "/webhooks/vobiz-callback":
-        return path, [(k, v) for k, v in vobiz_v3_headers(nonce).items() if k != "content-type"]
-    if path == "/webhooks/sinch":
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        signature = sinch_signature(body, timestamp=stamp, path=path, content_type=content_type)
-        return path, [("x-timestamp", stamp), ("authorization", f"Application {SINCH_KEY}:{signature}")]
-    if path == "/webhooks/kazoo":
-        return f"{path}?token={KAZOO_TOKEN}", []
-    return path, [("authorization", "Bearer nothing")]
-
-
 def signed(path: str, body: bytes, content_type: str, mode: str, garbage: str, nonce: str) -> tuple[str, list[Any]]:
     """Path and headers for ``mode``: valid credentials, random ones, none, or each header twice."""
-    url, valid = credentials(path, body, content_type, nonce)
+    url, valid = sign(path, body, content_type=content_type, nonce=nonce)
     if mode == "valid":
         return url, valid
     if mode == "duplicated":

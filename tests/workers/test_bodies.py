@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.bodies import FORM, JSON, decode, media_type
+from workers.bodies import FORM, JSON, MAX_DEPTH, MAX_FORM_FIELDS, decode, media_type
 from workers.errors import PayloadError
 
 
@@ -41,3 +41,14 @@ def test_unsupported_content_type() -> None:
     """A type we cannot read is malformed."""
     with pytest.raises(PayloadError, match="text/plain"):
         decode(b"x", "text/plain")
+
+
+def test_form_limits() -> None:
+    """A form of MAX_FORM_FIELDS fields is read; one more field, or a key nested past MAX_DEPTH, is malformed."""
+    fields = "&".join(f"k{i}=v" for i in range(MAX_FORM_FIELDS))
+    assert len(decode(fields, FORM)) == MAX_FORM_FIELDS
+    assert decode("a" + "[b]" * (MAX_DEPTH - 1) + "=1", FORM)
+    for bomb in (fields + "&one=more", "a" + "[b]" * MAX_DEPTH + "=1"):
+        with pytest.raises(PayloadError, match=str(MAX_FORM_FIELDS) if "one" in bomb else "deeper") as info:
+            decode(bomb, FORM)
+        assert info.value.malformed

@@ -154,3 +154,41 @@ def test_bad_push_settings_name_the_variable(env: dict[str, str], name: str) -> 
     """A bad push-source value raises ConfigError naming what to fix."""
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
+
+
+def test_network_settings() -> None:
+    """CIDR lists (commas or spaces, single addresses allowed) for proxies, the read API and each vendor."""
+    s = load_settings({"TRUSTED_PROXIES": "127.0.0.1, ::1 10.0.0.0/8", "READ_API_ALLOWED_IPS": "10.1.2.3/16",
+                       "KAZOO_WEBHOOK_TOKEN": "k", "KAZOO_ALLOWED_IPS": "198.51.100.7"})  # fmt: skip
+    assert [str(n) for n in s.trusted_proxies] == ["127.0.0.1/32", "::1/128", "10.0.0.0/8"]
+    assert [str(n) for n in s.read_api_allowed_ips] == ["10.1.0.0/16"]
+    assert [str(n) for n in s.accounts_for("kazoo")[0].allowed_ips] == ["198.51.100.7/32"]
+    assert load_settings({}).trusted_proxies == () and (
+        load_settings({}).rate_limit,
+        load_settings({}).auth_failure_limit,
+    ) == (0, 20)
+
+
+def test_account_allowlist_and_read_token_rotation(tmp_path: Path) -> None:
+    """A TOML account takes allowed_ips; READ_API_TOKEN_PREVIOUS joins the read API's tokens."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[accounts]]\nvendor = "kazoo"\nid = "k2"\nsecrets = { webhook = "t" }\n'
+                   'allowed_ips = ["192.0.2.0/24", "2001:db8::/32"]\n')  # fmt: skip
+    s = load_settings({"CDR_INGEST_CONFIG": str(cfg), "READ_API_TOKEN": "new", "READ_API_TOKEN_PREVIOUS": "old"})
+    assert [str(n) for n in s.accounts_for("kazoo")[0].allowed_ips] == ["192.0.2.0/24", "2001:db8::/32"]
+    assert [t.reveal() for t in s.read_api_tokens] == ["new", "old"]
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"),
+        ({"CALLR_WEBHOOK_SECRET": "x", "CALLR_ALLOWED_IPS": "callr.com"}, "CALLR_ALLOWED_IPS"),
+        ({"RATE_LIMIT": "many"}, "RATE_LIMIT"),
+        ({"BODY_TIMEOUT_S": "-1"}, "BODY_TIMEOUT_S"),
+    ],
+)
+def test_bad_network_and_limit_settings(env: dict[str, str], name: str) -> None:
+    """A CIDR or limit that does not parse raises ConfigError naming the variable."""
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
