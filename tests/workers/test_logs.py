@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
 from receiver.app import create_app
-from tests.conftest import CALLR_SECRET, CALLR_TOKEN, PAYLOADS
-from tests.receiver.helpers import callr_headers, callr_signature
+from tests.conftest import CALLR_SECRET, CALLR_TOKEN, PAYLOADS, PUSH_ENV
+from tests.receiver.helpers import SAMPLES, callr_headers, sign
 from tests.receiver.read_helpers import READ_TOKEN, bearer
 from workers import jobs
 from workers.envelope import Envelope
@@ -86,26 +86,50 @@ def test_masking_applies_to_rendered_lines(capsys: pytest.CaptureFixture[str]) -
     assert "+33612345678" in capsys.readouterr().out
 
 
-def test_no_secret_reaches_any_log_line(
+def test_no_secret_reaches_any_log_line_or_error_body(
     runtime: jobs.Runtime, make_settings: Callable[..., Settings], redis_client: redis.Redis,
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    """Signed, forged, bearer and read-API requests plus a worker run: no secret, token or signature is logged."""
+    """Signed, forged, replayed, refused (403, 408, 413, 429) and read-API requests on every route, with
+    current and previous secrets, plus a worker run: no secret, token or signature in a log line or body."""
     configure_logging(fmt="json", level="DEBUG")
     caplog.set_level(logging.DEBUG)
-    actions = {"content-type": "application/json", "authorization": f"Bearer {CALLR_TOKEN}"}
-    settings = make_settings(DATABASE_URL=runtime.settings.database_url, READ_API_TOKEN=READ_TOKEN)
-    with TestClient(create_app(settings)) as client:
-        client.post("/webhooks/callr", content=V2, headers=callr_headers(V2))
-        client.post("/webhooks/callr", content=V2 + b" ", headers=callr_headers(V2))
-        client.post("/webhooks/callr-actions", content=ACTIONS, headers=actions)
-        client.post("/webhooks/callr-actions", content=ACTIONS, headers=actions | {"authorization": "Bearer guess"})
+    caplog.set_level(logging.WARNING, logger="httpx2")  # the test client's own request log shows its URLs
+    rotated = {f"{name}_PREVIOUS": f"previous-{name.lower()}" for name in ("CALLR_WEBHOOK_SECRET",
+               "CALLR_ACTIONS_TOKEN", "VOBIZ_WEBHOOK_SECRET", "VOBIZ_AUTH_TOKEN", "KAZOO_WEBHOOK_TOKEN")}  # fmt: skip
+    env = {**PUSH_ENV, **rotated, "READ_API_TOKEN": READ_TOKEN, "READ_API_TOKEN_PREVIOUS": "previous-read-token",
+           "DATABASE_URL": runtime.settings.database_url, "AUTH_FAILURE_LIMIT": "8", "RATE_LIMIT": "100",
+           "KAZOO_ALLOWED_IPS": "10.0.0.0/8"}  # fmt: skip
+    settings = make_settings(**env)
+    sent: list[str] = []
+    bodies: list[str] = []
+    with TestClient(create_app(settings), client=("203.0.113.9", 4000)) as client:
+        for path, (body, content_type) in SAMPLES.items():
+            for secret in (None, rotated.get(f"{ENV_OF[path]}_PREVIOUS"), "Zm9yZ2Vk"):
+                url, credential = sign(path, body, content_type=content_type, secret=secret, nonce="1" * 20)
+                sent += [v for _, v in credential] + [url]
+                r = client.post(url, content=body, headers={"content-type": content_type, **dict(credential)})
+                bodies.append(r.text)
+        bodies.append(client.post("/webhooks/callr", content=b"x" * 300_000, headers=callr_headers(V2)).text)
         queue = ingest_queue(redis_client, runtime.settings.queue_name)
         SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
-        client.get("/cdrs", headers=bearer())
-        client.get("/cdrs", headers=bearer("wrong-" + READ_TOKEN))
+        for token in (READ_TOKEN, "previous-read-token", "wrong-" + READ_TOKEN):
+            bodies.append(client.get("/cdrs", headers=bearer(token)).text)
+        for _ in range(8):  # past AUTH_FAILURE_LIMIT: 429
+            bodies.append(client.post("/webhooks/callr", content=V2, headers=callr_headers(V2, "guess")).text)
     structlog.get_logger("t").info("settings", settings=repr(settings))
     text = capsys.readouterr().out + caplog.text
-    assert '"event": "cdr.stored"' in text and '"event": "ingest.rejected"' in text
-    for secret in (CALLR_SECRET, CALLR_TOKEN, READ_TOKEN, callr_signature(V2)):
-        assert secret not in text
+    for event in ("cdr.stored", "ingest.rejected"):
+        assert f'"event": "{event}"' in text
+    assert all(f'"status": {status}' in text for status in (401, 403, 413, 429)), "every refusal was logged"
+    secrets = [v for k, v in env.items() if k.endswith(("SECRET", "TOKEN", "PREVIOUS"))]
+    signatures = [v for v in sent if len(v) > 20 and not v.startswith("/") and not v.isdigit()]
+    assert len(signatures) >= 10
+    for secret in [*secrets, *signatures, CALLR_SECRET, CALLR_TOKEN]:
+        assert secret not in text, secret
+        assert not any(secret in body for body in bodies), secret
+
+
+ENV_OF = {"/webhooks/callr": "CALLR_WEBHOOK_SECRET", "/webhooks/callr-actions": "CALLR_ACTIONS_TOKEN",
+          "/webhooks/vobiz": "VOBIZ_WEBHOOK_SECRET", "/webhooks/vobiz-callback": "VOBIZ_AUTH_TOKEN",
+          "/webhooks/sinch": "SINCH_APP_SECRET", "/webhooks/kazoo": "KAZOO_WEBHOOK_TOKEN"}  # fmt: skip
