@@ -63,10 +63,10 @@ class Spool:
 
     def _current(self) -> IO[bytes]:
         if self._segment is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # raw CDRs: the service user only
             name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
             path = self.directory / name
-            segment = open(path, "ab")
+            segment = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
             fcntl.flock(segment.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             _fsync_dir(self.directory)
             self._segment, self._segment_path = segment, path

@@ -156,3 +156,12 @@ def test_sink_spools_while_redis_is_down_and_drains_when_back(tmp_path: Path) ->
     assert sink.recover() == 3
     assert sink.store([env(4)]) == ["queued"]
     assert queue.ids == ["i1", "i2", "i3", "i4"]
+
+
+def test_spool_is_private_to_the_service_user(tmp_path: Path) -> None:
+    """The spool directory and its segments (raw CDRs, phone numbers) are created 0700 and 0600."""
+    spool = Spool(tmp_path / "spool", 1 << 20)
+    spool.append([Envelope(feed="callr.webhook", account="a", received_at=datetime.now(UTC), body="{}")])
+    spool.close()
+    assert (tmp_path / "spool").stat().st_mode & 0o777 == 0o700
+    assert [p.stat().st_mode & 0o777 for p in (tmp_path / "spool").glob("*.spool")] == [0o600]
