@@ -374,3 +374,20 @@ def test_attack_list_covers_the_issue() -> None:
         "formula",
     ):
         assert phrase in names, phrase
+
+
+def test_controls_the_limits_let_through(client_for: Callable[..., TestClient], redis_client: redis.Redis) -> None:
+    """The same guards pass what they should: the real client behind a trusted proxy, an allowlisted peer."""
+    env = {**ALLOW, "TRUSTED_PROXIES": "10.0.0.0/8"}
+    proxied = client_for(peer=("10.0.0.2", 40000), **env)
+    assert post(CALLR, headers={"x-forwarded-for": f"{ATTACKER}, 198.51.100.5"})(proxied).status_code == 202
+    direct = client_for(peer=("198.51.100.9", 40000), **ALLOW)
+    assert post(CALLR)(direct).json() == {"status": "duplicate"}
+
+
+def test_limits_hold_across_processes(client_for: Callable[..., TestClient], redis_client: redis.Redis) -> None:
+    """Two receiver processes share the counts in Redis: the rate limit and the failure lockout add up."""
+    a, b = (client_for(peer=(ATTACKER, 40000), RATE_LIMIT="3") for _ in range(2))
+    assert [post(CALLR)(c).status_code for c in (a, b, a, b)] == [202, 200, 200, 429]
+    c, d = (client_for(peer=(ATTACKER, 40000), AUTH_FAILURE_LIMIT="2") for _ in range(2))
+    assert [post(CALLR, secret="guess")(x).status_code for x in (c, d, c)] == [401, 401, 429]

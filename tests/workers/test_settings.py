@@ -58,6 +58,10 @@ def test_secrets_never_print() -> None:
         ({"CALLR_WEBHOOK_SECRET": "x", "CALLR_WEBHOOK_SECRET_FILE": "/x"}, "not both"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ({"CDR_INGEST_CONFIG": "/nonexistent.toml"}, "CDR_INGEST_CONFIG"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"),
+        ({"CALLR_WEBHOOK_SECRET": "x", "CALLR_ALLOWED_IPS": "callr.com"}, "CALLR_ALLOWED_IPS"),
+        ({"RATE_LIMIT": "many"}, "RATE_LIMIT"),
+        ({"BODY_TIMEOUT_S": "-1"}, "BODY_TIMEOUT_S"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
@@ -177,18 +181,3 @@ def test_account_allowlist_and_read_token_rotation(tmp_path: Path) -> None:
     s = load_settings({"CDR_INGEST_CONFIG": str(cfg), "READ_API_TOKEN": "new", "READ_API_TOKEN_PREVIOUS": "old"})
     assert [str(n) for n in s.accounts_for("kazoo")[0].allowed_ips] == ["192.0.2.0/24", "2001:db8::/32"]
     assert [t.reveal() for t in s.read_api_tokens] == ["new", "old"]
-
-
-@pytest.mark.parametrize(
-    ("env", "name"),
-    [
-        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"),
-        ({"CALLR_WEBHOOK_SECRET": "x", "CALLR_ALLOWED_IPS": "callr.com"}, "CALLR_ALLOWED_IPS"),
-        ({"RATE_LIMIT": "many"}, "RATE_LIMIT"),
-        ({"BODY_TIMEOUT_S": "-1"}, "BODY_TIMEOUT_S"),
-    ],
-)
-def test_bad_network_and_limit_settings(env: dict[str, str], name: str) -> None:
-    """A CIDR or limit that does not parse raises ConfigError naming the variable."""
-    with pytest.raises(ConfigError, match=name):
-        load_settings(env)
