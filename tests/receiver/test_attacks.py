@@ -59,16 +59,28 @@ SECRETS = (
 
 
 def post(path: str, body: bytes | None = None, *, secret: str | None = None, signed_body: bytes | None = None,
-         content_type: str | None = None, headers: dict[str, str] | None = None, nonce: str | None = None,
-         unsigned: bool = False) -> Send:  # fmt: skip
-    """A request to a push route, signed for ``signed_body`` (default: the body sent) with ``secret``."""
+         content_type: str | None = None, headers: Callable[[], dict[str, str]] | dict[str, str] | None = None,
+         nonce: str | None = None, unsigned: bool = False) -> Send:  # fmt: skip
+    """A request to a push route, signed when sent (signed times stay fresh) for ``signed_body``
+    (default: the body sent) with ``secret``; ``headers`` may be a function, called when sent."""
     sample, sample_type = SAMPLES[path]
-    body = sample if body is None else body
+    sent_body = sample if body is None else body
     kind = content_type or sample_type
-    url, credential = (path, []) if unsigned else sign(path, signed_body or body, content_type=kind,
-                                                        secret=secret, nonce=nonce)  # fmt: skip
-    sent = {**(headers or {}), "content-type": kind, **dict(credential)}
-    return lambda client: client.post(url, content=body, headers=sent)
+
+    def send(client: TestClient) -> httpx.Response:
+        url, credential = (path, []) if unsigned else sign(path, signed_body or sent_body, content_type=kind,
+                                                            secret=secret, nonce=nonce)  # fmt: skip
+        extra = headers() if callable(headers) else headers or {}
+        return client.post(url, content=sent_body, headers={**extra, "content-type": kind, **dict(credential)})
+
+    return send
+
+
+def sinch_at(offset: timedelta) -> Callable[[], dict[str, str]]:
+    """Sinch headers validly signed, with an x-timestamp ``offset`` from the moment they are sent."""
+    return lambda: sinch_headers(
+        SAMPLES[SINCH][0], timestamp=(datetime.now(UTC) + offset).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
 
 
 def read(path: str, headers: dict[str, str] | None = None, **params: str) -> Send:
@@ -95,8 +107,6 @@ class Attack:
 
 
 VOBIZ_SIGNED_CALLR = dict(sign(TRUNK, SAMPLES[CALLR][0])[1])  # a valid Vobiz signature over the Callr body
-STALE = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
-FUTURE = (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
 NONCE = "31415926535897932384"
 DEEP = b'{"type": "v2.call.inbound.ended", "payload": ' + b'{"a":' * 40 + b"1" + b"}" * 41
 ALLOW = {"CALLR_ALLOWED_IPS": "198.51.100.0/24"}
@@ -132,9 +142,9 @@ ATTACKS = [
     Attack("Callr webhook signature on the Callr Actions endpoint", 401,
            post(ACTIONS, unsigned=True, headers=dict(sign(CALLR, SAMPLES[ACTIONS][0])[1]))),
     Attack("stale Sinch x-timestamp (10 min old)", 401,
-           post(SINCH, unsigned=True, headers=sinch_headers(SAMPLES[SINCH][0], timestamp=STALE))),
+           post(SINCH, unsigned=True, headers=sinch_at(timedelta(minutes=-10)))),
     Attack("future Sinch x-timestamp (10 min ahead)", 401,
-           post(SINCH, unsigned=True, headers=sinch_headers(SAMPLES[SINCH][0], timestamp=FUTURE))),
+           post(SINCH, unsigned=True, headers=sinch_at(timedelta(minutes=10)))),
     Attack("replayed Vobiz V3 nonce", 401, post(CALLBACK, nonce=NONCE), setup=post(CALLBACK, nonce=NONCE)),
     Attack("replayed Callr delivery (same event id): 200 duplicate, not queued", 200, post(CALLR), setup=post(CALLR)),
     *[Attack(f"missing credentials ({path})", 401, post(path, unsigned=True)) for path in SAMPLES],
