@@ -45,7 +45,7 @@ class Feed(Protocol):
     def to_cdr(self, record: Record, *, account: Account, received_at: datetime) -> CDR: ...
 
 
-FEED_MODULES = ("callr.webhook", "callr.actions")
+FEED_MODULES = ("callr.webhook", "callr.actions", "callr.export", "callr.jsonrpc")
 
 
 def get_feed(name: str) -> Feed:
