@@ -17,6 +17,7 @@ from pathlib import Path
 
 from workers.errors import ConfigError
 from workers.logs import configure_logging, get_logger
+from workers.poller import commands as poller_commands
 from workers.settings import Settings, load_settings
 
 log = get_logger("cdr_ingest.cli")
@@ -60,7 +61,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything on one machine: Redis (started if none answers), receiver, one worker."""
+    """Everything on one machine: Redis (started if none answers), receiver, one worker, the poller."""
     from workers.services import redis_answers, start_redis
 
     env = dict(os.environ)
@@ -74,10 +75,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"cdr-ingest run: {settings.redis_url} did not answer; started redis-server at {url}")
     exe = [sys.executable, "-m", "workers.cli"]
     subprocess.run([*exe, "migrate"], env=env, check=True)
-    for command in (["serve"], ["worker"]):
+    for command in (["serve"], ["worker"], ["poll"]):
         children.append(subprocess.Popen([*exe, *command], env=env))
     print(
-        f"cdr-ingest run: receiver on http://{settings.host}:{settings.port}, one worker, store {settings.database_url}"
+        f"cdr-ingest run: receiver on http://{settings.host}:{settings.port}, one worker, the poller,"
+        f" store {settings.database_url}"
     )
     print("cdr-ingest run: Ctrl-C stops everything")
     return _supervise(children)
@@ -111,6 +113,7 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
 
 
 COMMANDS = {"run": cmd_run, "serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate}
+COMMANDS.update(poller_commands.COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="an RQ worker on the ingest queue")
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     sub.add_parser("migrate", help="create or upgrade the store schema")
+    poller_commands.add_parsers(sub)
     return parser
 
 
