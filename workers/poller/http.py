@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import random
 import re
 import time
@@ -65,6 +66,9 @@ class HttpClient:
         jitter: Callable[[], float] = random.random,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        # httpx logs every request's full URL at INFO; our own lines (safe URLs) are the record.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
         self._jitter = jitter

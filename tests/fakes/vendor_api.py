@@ -1,0 +1,207 @@
+"""A small fake of the vendors' export/list APIs (Starlette), served on 127.0.0.1 by the tests.
+
+Callr: the legacy JSON-RPC ``cdr.get`` (Basic auth) and the v2 ``POST /calls/export`` task with
+``POST /tasks/{sid}`` and a CSV download (``x-api-key``), in the shapes the poller assumes
+(``workers/poller/sources/_callr_task.py``). Faults (429 with ``Retry-After``, 5xx, 401/403, a
+slow answer that times the client out) are queued per route and served before normal answers.
+Add a vendor: a state dataclass on ``FakeVendors`` and its routes in ``create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import io
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from workers.normalize.times import parse_time
+
+
+@dataclass
+class Fault:
+    status: int = 500  # 0: no error status, only the delay (then the normal answer)
+    retry_after: str | None = None
+    delay_s: float = 0.0
+
+
+@dataclass
+class Seen:
+    route: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    params: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeCallr:
+    login: str = "fake-login"
+    password: str = "fake-password-123"
+    api_key: str = "fake-api-key-456"
+    cdrs_in: list[dict[str, Any]] = field(default_factory=list)  # v1 CDR.In objects
+    cdrs_out: list[dict[str, Any]] = field(default_factory=list)  # v1 CDR.Out objects
+    calls: list[dict[str, Any]] = field(default_factory=list)  # v2 CDR objects
+    export_mode: str = "task-link-csv"  # or inline-json, inline-csv, task-json
+    pending_polls: int = 1  # task answers "running" this many times first
+    faults: dict[str, list[Fault]] = field(default_factory=dict)  # route -> served first
+    seen: list[Seen] = field(default_factory=list)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def fault(self, route: str, *faults: Fault) -> None:
+        self.faults.setdefault(route, []).extend(faults)
+
+    def requests(self, route: str) -> list[Seen]:
+        return [s for s in self.seen if s.route == route]
+
+
+@dataclass
+class FakeVendors:
+    callr: FakeCallr = field(default_factory=FakeCallr)
+
+
+async def _record(state: FakeCallr, route: str, request: Request) -> Response | None:
+    body = await request.body()
+    state.seen.append(Seen(route, request.method, request.url.path, dict(request.headers),
+                           dict(request.query_params), body))  # fmt: skip
+    queued = state.faults.get(route)
+    if queued:
+        fault = queued.pop(0)
+        await asyncio.sleep(fault.delay_s)
+        if fault.status:
+            headers = {"retry-after": fault.retry_after} if fault.retry_after else {}
+            return JSONResponse({"code": "fault", "message": f"injected {fault.status}"}, fault.status, headers)
+    return None
+
+
+def _between(value: str, low: str, high: str) -> bool:
+    when, a, b = parse_time(value), parse_time(low), parse_time(high)
+    assert when is not None and a is not None and b is not None
+    return a <= when <= b
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    columns = list(dict.fromkeys(k for r in rows for k in r)) or ["callid"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, restval="", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("true" if v is True else "false" if v is False else "" if v is None else v)
+                         for k, v in row.items()})  # fmt: skip
+    return out.getvalue()
+
+
+def create_app(vendors: FakeVendors) -> Starlette:
+    async def jsonrpc(request: Request) -> Response:
+        state = vendors.callr
+        if (fault := await _record(state, "callr.jsonrpc", request)) is not None:
+            return fault
+        expected = base64.b64encode(f"{state.login}:{state.password}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return JSONResponse({"message": "bad credentials"}, 401)
+        call = await request.json()
+        if call.get("method") != "cdr.get":
+            return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": None,
+                                 "error": {"code": 32601, "message": "method not found"}})  # fmt: skip
+        cdr_type, low, high = call["params"][:3]
+        rows = state.cdrs_in if cdr_type == "IN" else state.cdrs_out
+        result = [r for r in rows if _between(r["start"], low, high)]
+        return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": result})
+
+    def _v2_auth(state: FakeCallr, request: Request) -> Response | None:
+        if request.headers.get("x-api-key") != state.api_key:
+            return JSONResponse({"code": "unauthorized", "message": "bad api key"}, 401)
+        return None
+
+    async def export(request: Request) -> Response:
+        state = vendors.callr
+        if (refused := await _record(state, "callr.export", request) or _v2_auth(state, request)) is not None:
+            return refused
+        q = request.query_params
+        rows = [
+            c
+            for c in state.calls
+            if c.get("direction") == q["direction"] and _between(c["started"], q["from"], q["to"])
+        ]
+        if state.export_mode == "inline-json":
+            return JSONResponse(rows)
+        if state.export_mode == "inline-csv":
+            return Response(_csv(rows), media_type="text/csv")
+        sid = f"task{next(state._ids)}"
+        state.tasks[sid] = {"rows": rows, "polls": 0}
+        return JSONResponse({"sid": sid, "status": "pending"}, 202)
+
+    async def task(request: Request) -> Response:
+        state = vendors.callr
+        if (refused := await _record(state, "callr.task", request) or _v2_auth(state, request)) is not None:
+            return refused
+        sid = request.path_params["sid"]
+        found = state.tasks.get(sid)
+        if found is None:
+            return JSONResponse({"code": "not-found", "message": "no such task"}, 404)
+        found["polls"] += 1
+        if found["polls"] <= state.pending_polls:
+            return JSONResponse({"sid": sid, "status": "running"})
+        if state.export_mode == "task-json":
+            return JSONResponse({"sid": sid, "status": "done", "result": {"data": found["rows"]}})
+        return JSONResponse({"sid": sid, "status": "done", "result": {"url": f"/callr/v2.0/files/{sid}.csv"}})
+
+    async def download(request: Request) -> Response:
+        state = vendors.callr
+        if (refused := await _record(state, "callr.file", request) or _v2_auth(state, request)) is not None:
+            return refused
+        found = state.tasks.get(request.path_params["sid"])
+        if found is None:
+            return JSONResponse({"code": "not-found"}, 404)
+        return Response(_csv(found["rows"]), media_type="text/csv")
+
+    return Starlette(routes=[
+        Route("/callr/json-rpc/v1.1/", jsonrpc, methods=["POST"]),
+        Route("/callr/v2.0/calls/export", export, methods=["POST"]),
+        Route("/callr/v2.0/tasks/{sid}", task, methods=["POST"]),
+        Route("/callr/v2.0/files/{sid}.csv", download, methods=["GET"]),
+    ])  # fmt: skip
+
+
+# -- sample rows ------------------------------------------------------------------------------
+
+
+def v1_cdr(callid: int, start: datetime, *, outbound: bool = False, debit: str = "12.00") -> dict[str, Any]:
+    """A v1 CDR.In/CDR.Out as the SDK types it (sdk-dotnet Objects/Cdr), answered, 30 s."""
+    t = start.strftime("%Y-%m-%d %H:%M:%S")
+    row: dict[str, Any] = {
+        "callid": callid, "cli_pres": "ALLOWED", "cli_number": "+33612345678", "cli_name": "",
+        "start": t, "answer": t, "hangup": t, "hangupsource": "CALLER", "hangupcause": "16",
+        "duration": 30, "duration_answered": 30, "duration_billed": 60,
+        "billing_customer_cost_label": "FR-MOBILE", "billing_customer_debit_eur": debit,
+        "billing_customer_credit_eur": "0.00", "scenario_name": "main", "scenario_hash": "ab12cd34",
+        "package_name": "", "customer_field": "",
+    }  # fmt: skip
+    if outbound:
+        row.update(number="+33987654321", number_country_code="FR", number_type="GEOGRAPHIC", dialstatus="ANSWER")
+    else:
+        row.update(did_intl_number="+33199001234", did_hash="did1", cli_country_code="FR", cli_number_type="MOBILE")
+    return row
+
+
+def v2_call(callid: int, started: datetime, *, direction: str = "inbound", debit: str = "0.8925") -> dict[str, Any]:
+    """A v2 CDR object (docs.callr.com webhook example's fields), answered."""
+    t = started.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "direction": direction, "callid": callid, "callerName": "", "callerNumber": "+33612345678",
+        "callerRestricted": False, "callee": "+33199001234", "started": t, "answered": t, "ended": t,
+        "status": "answered", "hangupSource": "caller", "hangupCause": 16, "hangupTech": "sip:200",
+        "durationTotal": 11, "durationAnswered": 11, "durationBilled": 60,
+        "billingDestinationLabel": "FR-GEOGRAPHIC-CLASSIC", "billingDebit": debit, "billingCredit": "0",
+        "billingPaymentType": "postpaid",
+    }  # fmt: skip
