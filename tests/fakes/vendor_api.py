@@ -53,6 +53,7 @@ class FakeCallr:
     calls: list[dict[str, Any]] = field(default_factory=list)  # v2 CDR objects
     export_mode: str = "task-link-csv"  # or inline-json, inline-csv, task-json
     pending_polls: int = 1  # task answers "running" this many times first
+    presigned_base: str | None = None  # set: links are absolute, on this base, and need no key
     faults: dict[str, list[Fault]] = field(default_factory=dict)  # route -> served first
     seen: list[Seen] = field(default_factory=list)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -101,9 +102,14 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def create_app(vendors: FakeVendors) -> Starlette:
-    async def jsonrpc(request: Request) -> Response:
-        state = vendors.callr
+class _CallrApi:
+    """The Callr routes; each reads the current ``FakeCallr`` (tests swap it per test)."""
+
+    def __init__(self, vendors: FakeVendors) -> None:
+        self.vendors = vendors
+
+    async def jsonrpc(self, request: Request) -> Response:
+        state = self.vendors.callr
         if (fault := await _record(state, "callr.jsonrpc", request)) is not None:
             return fault
         expected = base64.b64encode(f"{state.login}:{state.password}".encode()).decode()
@@ -111,27 +117,27 @@ def create_app(vendors: FakeVendors) -> Starlette:
             return JSONResponse({"message": "bad credentials"}, 401)
         call = await request.json()
         if call.get("method") != "cdr.get":
-            return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": None,
-                                 "error": {"code": 32601, "message": "method not found"}})  # fmt: skip
+            error = {"code": 32601, "message": "method not found"}
+            return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": None, "error": error})
         cdr_type, low, high = call["params"][:3]
         rows = state.cdrs_in if cdr_type == "IN" else state.cdrs_out
         result = [r for r in rows if _between(r["start"], low, high)]
         return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": result})
 
-    def _v2_auth(state: FakeCallr, request: Request) -> Response | None:
-        if request.headers.get("x-api-key") != state.api_key:
-            return JSONResponse({"code": "unauthorized", "message": "bad api key"}, 401)
-        return None
+    async def _v2_refusal(self, route: str, request: Request, *, key_needed: bool = True) -> Response | None:
+        state = self.vendors.callr
+        refused = await _record(state, route, request)
+        if refused is None and key_needed and request.headers.get("x-api-key") != state.api_key:
+            refused = JSONResponse({"code": "unauthorized", "message": "bad api key"}, 401)
+        return refused
 
-    async def export(request: Request) -> Response:
-        state = vendors.callr
-        if (refused := await _record(state, "callr.export", request) or _v2_auth(state, request)) is not None:
+    async def export(self, request: Request) -> Response:
+        state = self.vendors.callr
+        if (refused := await self._v2_refusal("callr.export", request)) is not None:
             return refused
         q = request.query_params
         rows = [
-            c
-            for c in state.calls
-            if c.get("direction") == q["direction"] and _between(c["started"], q["from"], q["to"])
+            c for c in state.calls if c["direction"] == q["direction"] and _between(c["started"], q["from"], q["to"])
         ]
         if state.export_mode == "inline-json":
             return JSONResponse(rows)
@@ -141,9 +147,9 @@ def create_app(vendors: FakeVendors) -> Starlette:
         state.tasks[sid] = {"rows": rows, "polls": 0}
         return JSONResponse({"sid": sid, "status": "pending"}, 202)
 
-    async def task(request: Request) -> Response:
-        state = vendors.callr
-        if (refused := await _record(state, "callr.task", request) or _v2_auth(state, request)) is not None:
+    async def task(self, request: Request) -> Response:
+        state = self.vendors.callr
+        if (refused := await self._v2_refusal("callr.task", request)) is not None:
             return refused
         sid = request.path_params["sid"]
         found = state.tasks.get(sid)
@@ -154,23 +160,30 @@ def create_app(vendors: FakeVendors) -> Starlette:
             return JSONResponse({"sid": sid, "status": "running"})
         if state.export_mode == "task-json":
             return JSONResponse({"sid": sid, "status": "done", "result": {"data": found["rows"]}})
-        return JSONResponse({"sid": sid, "status": "done", "result": {"url": f"/callr/v2.0/files/{sid}.csv"}})
+        link = f"{state.presigned_base or ''}/callr/v2.0/files/{sid}.csv"
+        return JSONResponse({"sid": sid, "status": "done", "result": {"url": link}})
 
-    async def download(request: Request) -> Response:
-        state = vendors.callr
-        if (refused := await _record(state, "callr.file", request) or _v2_auth(state, request)) is not None:
+    async def download(self, request: Request) -> Response:
+        state = self.vendors.callr
+        refused = await self._v2_refusal("callr.file", request, key_needed=state.presigned_base is None)
+        if refused is not None:
             return refused
         found = state.tasks.get(request.path_params["sid"])
         if found is None:
             return JSONResponse({"code": "not-found"}, 404)
         return Response(_csv(found["rows"]), media_type="text/csv")
 
-    return Starlette(routes=[
-        Route("/callr/json-rpc/v1.1/", jsonrpc, methods=["POST"]),
-        Route("/callr/v2.0/calls/export", export, methods=["POST"]),
-        Route("/callr/v2.0/tasks/{sid}", task, methods=["POST"]),
-        Route("/callr/v2.0/files/{sid}.csv", download, methods=["GET"]),
-    ])  # fmt: skip
+
+def create_app(vendors: FakeVendors) -> Starlette:
+    callr = _CallrApi(vendors)
+    return Starlette(
+        routes=[
+            Route("/callr/json-rpc/v1.1/", callr.jsonrpc, methods=["POST"]),
+            Route("/callr/v2.0/calls/export", callr.export, methods=["POST"]),
+            Route("/callr/v2.0/tasks/{sid}", callr.task, methods=["POST"]),
+            Route("/callr/v2.0/files/{sid}.csv", callr.download, methods=["GET"]),
+        ]
+    )
 
 
 # -- sample rows ------------------------------------------------------------------------------
