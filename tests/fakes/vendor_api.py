@@ -54,6 +54,7 @@ class FakeCallr:
     export_mode: str = "task-link-csv"  # or inline-json, inline-csv, task-json
     pending_polls: int = 1  # task answers "running" this many times first
     presigned_base: str | None = None  # set: links are absolute, on this base, and need no key
+    csv_junk: list[str] = field(default_factory=list)  # raw lines appended to every CSV export
     faults: dict[str, list[Fault]] = field(default_factory=dict)  # route -> served first
     seen: list[Seen] = field(default_factory=list)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -91,7 +92,7 @@ def _between(value: str, low: str, high: str) -> bool:
     return a <= when <= b
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
+def _csv(rows: list[dict[str, Any]], junk: list[str] | None = None) -> str:
     columns = list(dict.fromkeys(k for r in rows for k in r)) or ["callid"]
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, restval="", lineterminator="\r\n")
@@ -99,7 +100,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({k: ("true" if v is True else "false" if v is False else "" if v is None else v)
                          for k, v in row.items()})  # fmt: skip
-    return out.getvalue()
+    return out.getvalue() + "".join(f"{line}\r\n" for line in junk or [])
 
 
 class _CallrApi:
@@ -142,7 +143,7 @@ class _CallrApi:
         if state.export_mode == "inline-json":
             return JSONResponse(rows)
         if state.export_mode == "inline-csv":
-            return Response(_csv(rows), media_type="text/csv")
+            return Response(_csv(rows, state.csv_junk), media_type="text/csv")
         sid = f"task{next(state._ids)}"
         state.tasks[sid] = {"rows": rows, "polls": 0}
         return JSONResponse({"sid": sid, "status": "pending"}, 202)
@@ -171,7 +172,7 @@ class _CallrApi:
         found = state.tasks.get(request.path_params["sid"])
         if found is None:
             return JSONResponse({"code": "not-found"}, 404)
-        return Response(_csv(found["rows"]), media_type="text/csv")
+        return Response(_csv(found["rows"], state.csv_junk), media_type="text/csv")
 
 
 def create_app(vendors: FakeVendors) -> Starlette:

@@ -110,6 +110,8 @@ class BarReporter(_Counts):
         self.console.print(
             f"backfill {outcome}: {self.total.rows:,} rows in {self.total.pages:,} pages, "
             f"{self.windows_done}/{self.windows} windows, {seconds:.1f} s, {self.rate():,.0f} rows/s"
+            " (queued: the workers store them)",
+            highlight=False,
         )
 
 
