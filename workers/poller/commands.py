@@ -68,7 +68,7 @@ def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(orjson.dumps(to_json(result), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        render(result, Console(file=sys.stdout), limit=args.limit)
+        render(result, Console(file=sys.stdout, soft_wrap=True), limit=args.limit)
     return 0
 
 
