@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import redis
+from rq import Queue, SimpleWorker
 
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.vendor_api import FakeCallr, FakeVendors, create_app
 from workers.poller.http import HttpClient, RetryPolicy
+from workers.queue import OrjsonSerializer
 from workers.settings import Settings
 
 
@@ -79,3 +82,15 @@ def client(waits: Waits) -> Iterator[HttpClient]:
     c = HttpClient(timeout_s=0.5, policy=RetryPolicy(attempts=4), sleep=waits, jitter=lambda: 0.0)
     yield c
     c.close()
+
+
+class BurstWorker(SimpleWorker):
+    """A real RQ worker without the command channel: its pubsub thread costs a 1 s join per burst."""
+
+    def subscribe(self) -> None:
+        pass
+
+
+def work(queue: Queue, connection: redis.Redis) -> None:
+    """Run the queue empty in this process, as ``cdr-ingest worker --burst`` would."""
+    BurstWorker([queue], connection=connection, serializer=OrjsonSerializer).work(burst=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -14,12 +15,12 @@ import pytest
 import redis
 from rich.console import Console
 from rich.text import Text
-from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 from structlog.testing import capture_logs
 
 from tests.conftest import PAYLOADS
 from tests.fakes.vendor_api import FakeCallr, v1_cdr, v2_call
+from tests.workers.poller.conftest import work
 from workers import jobs
 from workers.envelope import Envelope
 from workers.errors import ConfigError
@@ -28,25 +29,40 @@ from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
 from workers.poller.progress import BarReporter, LogReporter, reporter_for
 from workers.poller.pump import Tally
-from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
+from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 from workers.store import open_store
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
 
 
+@contextmanager
+def worker_runtime(settings: Settings) -> Iterator[jobs.Runtime]:
+    store = open_store(settings.database_url)
+    store.migrate(now=DAY)
+    rt = jobs.Runtime(settings=settings, store=store)
+    jobs.configure(rt)
+    try:
+        yield rt
+    finally:
+        jobs.configure(None)
+        store.close()
+
+
 @pytest.fixture
 def runtime(
     callr_settings: Callable[..., Settings], database_url: str, redis_client: redis.Redis
 ) -> Iterator[jobs.Runtime]:
-    settings = callr_settings(DATABASE_URL=database_url)
-    store = open_store(database_url)
-    store.migrate(now=DAY)
-    rt = jobs.Runtime(settings=settings, store=store)
-    jobs.configure(rt)
-    yield rt
-    jobs.configure(None)
-    store.close()
+    """Each test using this runs once per store."""
+    with worker_runtime(callr_settings(DATABASE_URL=database_url)) as rt:
+        yield rt
+
+
+@pytest.fixture
+def sqlite_runtime(callr_settings: Callable[..., Settings], redis_client: redis.Redis) -> Iterator[jobs.Runtime]:
+    """For what does not depend on the store (progress reporting)."""
+    with worker_runtime(callr_settings()) as rt:
+        yield rt
 
 
 def backfill(rt: jobs.Runtime, redis_client: redis.Redis, client: HttpClient, **kw: Any) -> Tally:
@@ -55,7 +71,7 @@ def backfill(rt: jobs.Runtime, redis_client: redis.Redis, client: HttpClient, **
     since, until = kw.pop("since", DAY), kw.pop("until", DAY + timedelta(days=1))
     tally = run_backfill(rt.settings, "callr", since, until, client=client, enqueue=partial(enqueue_envelopes, queue),
                          reporter=kw.pop("reporter", LogReporter()), clock=lambda: datetime.now(UTC), **kw)  # fmt: skip
-    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+    work(queue, redis_client)
     assert FailedJobRegistry(queue=queue).count == 0
     return tally
 
@@ -107,7 +123,7 @@ def test_backfill_of_a_webhooked_call_merges_and_its_billing_wins(
     body = orjson.dumps({**webhook, "payload": {**webhook["payload"], "started": "2024-05-01T08:00:00.000Z"}})
     later = datetime.now(UTC) + timedelta(minutes=1)
     enqueue_envelopes(queue, [Envelope(feed="callr.webhook", account="acct1", received_at=later, body=body.decode())])
-    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+    work(queue, redis_client)
     row = runtime.store.get(f"callr:acct1:{webhook['payload']['callid']}")
     assert row is not None and sorted(row.sources) == ["backfill", "webhook"] and runtime.store.count() == 1
     assert str(row.cdr.cost) == "0.012000" and row.cdr.billed_s == 120
@@ -126,12 +142,12 @@ def test_a_malformed_export_line_is_quarantined_not_shifted(
 
 
 def test_log_lines_off_a_terminal(
-    callr: FakeCallr, runtime: jobs.Runtime, redis_client: redis.Redis, client: HttpClient
+    callr: FakeCallr, sqlite_runtime: jobs.Runtime, redis_client: redis.Redis, client: HttpClient
 ) -> None:
     """Not on a terminal: one backfill.window line per window with rows, pages, rate; then backfill.done."""
     callr.cdrs_in = [v1_cdr(1, DAY + timedelta(minutes=90))]
     with capture_logs() as logs:
-        backfill(runtime, redis_client, client, source="callr.jsonrpc", until=DAY + timedelta(hours=3))
+        backfill(sqlite_runtime, redis_client, client, source="callr.jsonrpc", until=DAY + timedelta(hours=3))
     windows = [e for e in logs if e["event"] == "backfill.window"]
     assert [w["windows"] for w in windows] == ["1/3", "2/3", "3/3"]
     assert windows[1]["rows"] == 1 and windows[2]["total_rows"] == 1 and "rows_per_s" in windows[2]
@@ -139,13 +155,13 @@ def test_log_lines_off_a_terminal(
 
 
 def test_progress_bar_on_a_terminal(
-    callr: FakeCallr, runtime: jobs.Runtime, redis_client: redis.Redis, client: HttpClient
+    callr: FakeCallr, sqlite_runtime: jobs.Runtime, redis_client: redis.Redis, client: HttpClient
 ) -> None:
     """On a terminal a bar shows windows done, rows, pages and rows/s, and a summary line closes it."""
     callr.cdrs_in = [v1_cdr(i, DAY + timedelta(minutes=i)) for i in range(1, 11)]
     out = io.StringIO()
     bar = BarReporter(Console(file=out, force_terminal=True, width=150))
-    backfill(runtime, redis_client, client, source="callr.jsonrpc", until=DAY + timedelta(hours=2), reporter=bar)
+    backfill(sqlite_runtime, redis_client, client, source="callr.jsonrpc", until=DAY + timedelta(hours=2), reporter=bar)
     text = Text.from_ansi(out.getvalue()).plain
     assert "2/2" in text and "rows/s" in text and "pages" in text
     assert "backfill done: 10 rows in 1 pages, 2/2 windows" in text

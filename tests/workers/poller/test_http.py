@@ -58,7 +58,7 @@ def test_a_timeout_is_retried(
     callr: FakeCallr, callr_settings: Callable[..., Settings], client: HttpClient, waits: Waits
 ) -> None:
     """An answer slower than the client's timeout is abandoned and the request tried again."""
-    callr.fault("callr.jsonrpc", Fault(status=0, delay_s=1.0))
+    callr.fault("callr.jsonrpc", Fault(status=0, delay_s=0.7))
     with capture_logs() as logs:
         fetch_jsonrpc(callr_settings(), client)
     assert waits.slept == [0.5]
