@@ -30,7 +30,9 @@ lint: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Load benchmark: its own Redis, PostgreSQL, receiver and workers; wrk (installed here if missing).
 bench: install services
+	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(BIN)/python -m bench
 
 services:

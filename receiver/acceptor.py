@@ -1,18 +1,25 @@
-"""Durable acceptance: envelopes from concurrent requests go to Redis together.
+"""Durable acceptance: a delivery is answered 2xx only once Redis (or, while Redis is down, the
+fsync'd local spool) holds it.
 
-Each request hands its envelope to ``accept`` and waits. A flusher task takes everything pending
-and enqueues it as one RQ job from a worker thread (rq is synchronous); when Redis has the job,
-every waiting request is answered 202. Under light load a batch holds one envelope and adds no
-delay; under heavy load batches grow on their own, and Redis sees one job per batch instead of
-one per request.
+Each request hands its envelope to ``accept`` and waits. Flusher tasks take everything pending
+and store it as one batch from a worker thread (rq and fsync block): one RQ job per batch, so
+under load Redis sees one job per batch instead of one per request, and under light load a
+batch holds one envelope and adds no delay. When Redis fails, batches go to the spool and a
+recovery task drains the spool back into Redis, oldest first, as soon as Redis answers; new
+batches keep going to the spool until it is empty, so order is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import redis
+
+from receiver.dedupe import Dedupe
+from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.errors import TransientError
 from workers.logs import get_logger
@@ -22,30 +29,95 @@ log = get_logger("cdr_ingest.receiver")
 Enqueue = Callable[[Sequence[Envelope]], object]
 
 
-class Acceptor:
-    def __init__(self, enqueue: Enqueue, *, max_batch: int = 500, flushers: int = 2) -> None:
+class DurableSink:
+    """Redis first, the spool when Redis fails; synchronous, called from worker threads."""
+
+    def __init__(self, enqueue: Enqueue, spool: Spool, ping: Callable[[], bool], dedupe: Dedupe | None = None) -> None:
         self._enqueue = enqueue
+        self.spool = spool
+        self._ping = ping
+        self._dedupe = dedupe
+        self._lock = threading.Lock()
+        self.redis_ok = True
+
+    def store(self, envelopes: Sequence[Envelope], keys: Sequence[str | None] | None = None) -> list[str]:
+        """Per envelope: "queued", "duplicate" (its dedupe key was seen) or "spooled", once durable.
+
+        Raises ``TransientError`` when neither Redis nor the spool can take them.
+        """
+        wanted = list(keys) if keys is not None else [None] * len(envelopes)
+        if self.redis_ok:
+            claimed: list[str | None] = []
+            try:
+                fresh = [True] * len(envelopes)
+                if self._dedupe is not None:
+                    fresh = self._dedupe.claim(wanted, [e.ingest_id for e in envelopes])
+                    claimed = [k for k, f in zip(wanted, fresh, strict=True) if f]
+                new = [e for e, f in zip(envelopes, fresh, strict=True) if f]
+                if new:
+                    self._enqueue(new)
+                return ["queued" if f else "duplicate" for f in fresh]
+            except (TransientError, redis.RedisError, OSError) as e:
+                self.redis_ok = False
+                self._release(claimed)
+                log.error("ingest.redis_down", error=str(e), action="spooling")
+        # Without Redis there is no dedupe window: everything is kept; the store upsert absorbs repeats.
+        self.spool.append(envelopes)
+        return ["spooled"] * len(envelopes)
+
+    def _release(self, keys: Sequence[str | None]) -> None:
+        if self._dedupe is None or not keys:
+            return
+        try:
+            self._dedupe.release(keys)
+        except (redis.RedisError, OSError):
+            pass  # the keys expire with the window; the spooled copies are kept regardless
+
+    def recover(self) -> int:
+        """Drain the spool when Redis answers again; return envelopes re-enqueued."""
+        with self._lock:
+            if self.redis_ok and self.spool.state().segments == 0:
+                return 0
+            if not self._ping():
+                return 0
+            try:
+                sent = self.spool.drain(self._enqueue)
+            except TransientError as e:
+                log.error("spool.drain_failed", error=str(e))
+                return 0
+            if self.spool.state().segments == 0 and not self.redis_ok:
+                self.redis_ok = True
+                log.info("ingest.redis_back", drained=sent)
+            return sent
+
+
+class Acceptor:
+    def __init__(self, sink: DurableSink, *, max_batch: int = 500, flushers: int = 2, recover_every_s: float = 1.0):
+        self.sink = sink
         self._max_batch = max_batch
-        self._pending: list[tuple[Envelope, asyncio.Future[None]]] = []
+        self._recover_every_s = recover_every_s
+        self._pending: list[tuple[Envelope, str | None, asyncio.Future[str]]] = []
         self._wakeup = asyncio.Event()
         self._flushers = flushers
-        self._executor = ThreadPoolExecutor(max_workers=flushers, thread_name_prefix="enqueue")
+        self._executor = ThreadPoolExecutor(max_workers=flushers + 1, thread_name_prefix="durable")
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._inflight = 0
 
     def start(self) -> None:
-        """Start the flusher tasks (inside the running event loop: the app's lifespan)."""
+        """Start the flusher and recovery tasks (inside the running loop: the app's lifespan)."""
         self._tasks = [asyncio.create_task(self._flush_forever()) for _ in range(self._flushers)]
+        self._tasks.append(asyncio.create_task(self._recover_forever()))
 
-    async def accept(self, envelope: Envelope) -> None:
-        """Return once Redis holds the envelope; raise ``TransientError`` if it cannot."""
+    async def accept(self, envelope: Envelope, dedupe_key: str | None = None) -> str:
+        """ "queued" or "spooled" once the envelope is durable, "duplicate" when ``dedupe_key`` was
+        seen within the window; raise ``TransientError`` if it cannot be made durable."""
         if self._closing:
             raise TransientError("receiver is shutting down")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((envelope, future))
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending.append((envelope, dedupe_key, future))
         self._wakeup.set()
-        await future
+        return await future
 
     async def _flush_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -59,26 +131,40 @@ class Acceptor:
                 continue
             self._inflight += 1
             try:
-                await loop.run_in_executor(self._executor, self._enqueue, [e for e, _ in batch])
+                outcomes = await loop.run_in_executor(
+                    self._executor, self.sink.store, [e for e, _, _ in batch], [k for _, k, _ in batch]
+                )
             except Exception as e:  # every waiting request must get an answer
-                error = e if isinstance(e, TransientError) else TransientError(f"enqueue failed: {e}")
-                log.error("ingest.enqueue_failed", envelopes=len(batch), error=str(e))
-                for _, future in batch:
+                error = e if isinstance(e, TransientError) else TransientError(f"could not store the delivery: {e}")
+                log.error("ingest.not_durable", envelopes=len(batch), error=str(e))
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(error)
             else:
-                for _, future in batch:
+                for (_, _, future), outcome in zip(batch, outcomes, strict=True):
                     if not future.done():
-                        future.set_result(None)
+                        future.set_result(outcome)
             finally:
                 self._inflight -= 1
 
+    async def _recover_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._recover_every_s)
+            try:
+                await loop.run_in_executor(self._executor, self.sink.recover)
+            except Exception as e:  # keep trying; the spool stays on disk meanwhile
+                log.error("spool.recover_failed", error=str(e))
+
     async def close(self) -> None:
-        """Refuse new envelopes, let the pending ones reach Redis, then stop."""
+        """Refuse new envelopes, make the pending ones durable, then stop."""
         self._closing = True
         while self._pending or self._inflight:
             await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        # A last drain: a spool left behind waits for the next receiver started on this directory.
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.sink.recover)
         self._executor.shutdown(wait=True)
+        self.sink.spool.close()

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.routing import Route as HttpRoute
 
 from receiver import errors
-from receiver.acceptor import Acceptor
+from receiver.acceptor import Acceptor, DurableSink
 from receiver.dedupe import Dedupe
 from receiver.feeds import ROUTES
 from receiver.health import healthz, readyz_endpoint
 from receiver.ingest import IngestContext, IngestEndpoint
+from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.logs import configure_logging
 from workers.queue import enqueue_envelopes, ingest_queue, redis_connection
@@ -32,10 +35,17 @@ def create_app(settings: Settings) -> Starlette:
     queue = ingest_queue(sync_redis, settings.queue_name)
 
     def enqueue(envelopes: Sequence[Envelope]) -> Any:
-        return enqueue_envelopes(queue, envelopes)
+        return enqueue_envelopes(queue, envelopes, job_timeout_s=settings.job_timeout_s)
 
-    acceptor = Acceptor(enqueue)
-    ctx = IngestContext(settings, acceptor, Dedupe(async_redis, settings.dedupe_window_s))
+    def ping() -> bool:
+        try:
+            return bool(sync_redis.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    spool = Spool(Path(settings.spool_dir), settings.spool_max_bytes)
+    acceptor = Acceptor(DurableSink(enqueue, spool, ping, Dedupe(sync_redis, settings.dedupe_window_s)))
+    ctx = IngestContext(settings, acceptor)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -50,7 +60,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [HttpRoute(r.path, IngestEndpoint(r, ctx).handle, methods=["POST"]) for r in ROUTES]
     routes += [
         HttpRoute("/healthz", healthz, methods=["GET"]),
-        HttpRoute("/readyz", readyz_endpoint(async_redis), methods=["GET"]),
+        HttpRoute("/readyz", readyz_endpoint(async_redis, spool), methods=["GET"]),
     ]
     return Starlette(
         routes=routes,

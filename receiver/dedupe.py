@@ -1,14 +1,18 @@
 """The dedupe window: a delivery (vendor delivery id, else call id) seen within
 ``DEDUPE_WINDOW_S`` is answered ``200 duplicate`` without queueing. The store upsert stays the
-real guarantee; this only saves work. ``claim`` is ``SET NX EX``; ``release`` undoes a claim
-whose delivery could not be accepted, so the vendor's retry is not mistaken for a duplicate.
+real guarantee; this only saves work.
+
+Claims are ``SET NX EX``, sent for a whole batch in one pipeline by the acceptor's flusher (no
+Redis round trip per request). ``release`` undoes claims whose deliveries could not reach Redis,
+so the vendor's retry, or the drain of the spool, is not mistaken for a duplicate.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
-import redis.asyncio as aioredis
+import redis
 
 
 def dedupe_key(feed: str, account: str, delivery: str) -> str:
@@ -17,16 +21,22 @@ def dedupe_key(feed: str, account: str, delivery: str) -> str:
 
 
 class Dedupe:
-    def __init__(self, client: aioredis.Redis, window_s: int) -> None:
+    def __init__(self, client: redis.Redis, window_s: int) -> None:
         self._client = client
         self._window_s = window_s
 
-    async def claim(self, key: str, ingest_id: str) -> bool:
-        """True if this delivery is new (and now claimed), False if already seen in the window."""
-        if self._window_s <= 0:
-            return True
-        return bool(await self._client.set(key, ingest_id, nx=True, ex=self._window_s))
+    def claim(self, keys: Sequence[str | None], values: Sequence[str]) -> list[bool]:
+        """For each key: True if new (and now claimed) or None, False if seen within the window."""
+        wanted = [(k, v) for k, v in zip(keys, values, strict=True) if k is not None]
+        if self._window_s <= 0 or not wanted:
+            return [True] * len(keys)
+        with self._client.pipeline(transaction=False) as pipe:
+            for key, value in wanted:
+                pipe.set(key, value, nx=True, ex=self._window_s)
+            answers = iter(pipe.execute())
+        return [True if k is None else bool(next(answers)) for k in keys]
 
-    async def release(self, key: str) -> None:
-        if self._window_s > 0:
-            await self._client.delete(key)
+    def release(self, keys: Sequence[str | None]) -> None:
+        present = [k for k in keys if k is not None]
+        if self._window_s > 0 and present:
+            self._client.delete(*present)

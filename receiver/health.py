@@ -1,4 +1,4 @@
-"""Probes: ``/healthz`` (the process runs) and ``/readyz`` (Redis answers)."""
+"""Probes: ``/healthz`` (the process runs) and ``/readyz`` (Redis answers; the spool is reported)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,29 @@ from collections.abc import Awaitable, Callable
 
 import redis
 import redis.asyncio as aioredis
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from receiver.spool import Spool
 
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def readyz_endpoint(client: aioredis.Redis) -> Callable[[Request], Awaitable[Response]]:
+def readyz_endpoint(client: aioredis.Redis, spool: Spool) -> Callable[[Request], Awaitable[Response]]:
+    """200 when Redis answers, 503 otherwise (the contract); the body reports the spool either way,
+    since deliveries still get a 202 from the spool while Redis is down."""
+
     async def readyz(request: Request) -> Response:
+        state = await run_in_threadpool(spool.state)
+        body: dict[str, object] = {"spool": {"bytes": state.bytes, "segments": state.segments}}
         try:
             await client.ping()
         except (redis.RedisError, OSError) as e:
-            return JSONResponse(
-                {"status": "unavailable", "redis": "down", "detail": f"Redis does not answer: {e}"}, status_code=503
-            )
-        return JSONResponse({"status": "ready", "redis": "up"})
+            body |= {"status": "unavailable", "redis": "down", "detail": f"Redis does not answer: {e}"}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body | {"status": "ready", "redis": "up"})
 
     return readyz

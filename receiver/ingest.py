@@ -2,7 +2,8 @@
 
 Order matters: route enabled (404) → content type (415) → body within the limit (413) →
 authentication over the raw bytes (401) → decode and the feed's own ``parse`` (400/422) →
-ignored events (200) → dedupe window (200 duplicate) → durable enqueue (202, or 503).
+ignored events (200) → durable enqueue with the dedupe window checked in the same batch
+(202, 200 duplicate, or 503).
 A payload that authenticates but is not a CDR is still enqueued, so the worker quarantines it.
 """
 
@@ -11,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from receiver.acceptor import Acceptor
 from receiver.auth import SignedRequest
 from receiver.body import read_limited
-from receiver.dedupe import Dedupe, dedupe_key
+from receiver.dedupe import dedupe_key
 from receiver.errors import SourceDisabled, UnsupportedMediaType, describe, error_response
 from receiver.feeds import Route
 from workers.bodies import decode, media_type
@@ -35,7 +35,6 @@ log = get_logger("cdr_ingest.receiver")
 class IngestContext:
     settings: Settings
     acceptor: Acceptor
-    dedupe: Dedupe
 
 
 class IngestEndpoint:
@@ -95,32 +94,19 @@ class IngestEndpoint:
             log.info("ingest.ignored", feed=feed_name, account=account.id, reason=record.reason)
             return JSONResponse({"status": "ignored", "reason": record.reason})
         key = dedupe_key(feed_name, account.id, record.delivery_id or record.call_id)
-        if not await self._claim(key, envelope.ingest_id):
+        outcome = await self.ctx.acceptor.accept(envelope, key)
+        if outcome == "duplicate":
             log.info("ingest.duplicate", feed=feed_name, account=account.id, call_id=record.call_id)
             return JSONResponse({"status": "duplicate"})
-        try:
-            await self.ctx.acceptor.accept(envelope)
-        except CdrIngestError:
-            await self._release(key)
-            raise
         log.info(
-            "ingest.accepted", feed=feed_name, account=account.id, call_id=record.call_id, ingest_id=envelope.ingest_id
+            "ingest.accepted",
+            feed=feed_name,
+            account=account.id,
+            call_id=record.call_id,
+            ingest_id=envelope.ingest_id,
+            durable_in="redis" if outcome == "queued" else "spool",
         )
         return JSONResponse({"status": "queued", "ingest_id": envelope.ingest_id}, status_code=202)
-
-    async def _claim(self, key: str, ingest_id: str) -> bool:
-        try:
-            return await self.ctx.dedupe.claim(key, ingest_id)
-        except (redis.RedisError, OSError) as e:
-            # Without the window a duplicate may be stored twice; the upsert makes that harmless.
-            log.warning("ingest.dedupe_unavailable", feed=self.route.feed, error=str(e))
-            return True
-
-    async def _release(self, key: str) -> None:
-        try:
-            await self.ctx.dedupe.release(key)
-        except (redis.RedisError, OSError):
-            pass
 
     async def _keep_for_quarantine(self, envelope: Envelope) -> None:
         try:

@@ -116,7 +116,7 @@ CALLR_TOKEN = "callr-actions-token"
 
 
 @pytest.fixture
-def make_settings(redis_url: str, sqlite_url: str) -> Callable[..., Settings]:
+def make_settings(redis_url: str, sqlite_url: str, tmp_path: Path) -> Callable[..., Settings]:
     """Settings as ``load_settings`` builds them from an environment; keywords override."""
 
     def make(**env: Any) -> Settings:
@@ -127,6 +127,7 @@ def make_settings(redis_url: str, sqlite_url: str) -> Callable[..., Settings]:
             "CALLR_ACTIONS_TOKEN": CALLR_TOKEN,
             "CALLR_ACCOUNT_SID": "acct1",
             "LOG_FORMAT": "json",
+            "SPOOL_DIR": str(tmp_path / "spool"),
         }
         base.update({k: str(v) for k, v in env.items() if v is not None})
         for k in [k for k, v in env.items() if v is None]:
@@ -140,3 +141,14 @@ def make_settings(redis_url: str, sqlite_url: str) -> Callable[..., Settings]:
 def _reset_logging() -> Iterator[None]:
     yield
     structlog.reset_defaults()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault-injection ledgers (tests/faults) at the end of the run."""
+    from tests.faults.ledger import REPORTS
+
+    if not REPORTS:
+        return
+    terminalreporter.section("fault-injection ledgers")
+    for report in REPORTS:
+        terminalreporter.write_line("  ".join(f"{k}={v}" for k, v in report.items()))

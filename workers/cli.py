@@ -6,6 +6,7 @@ Each command loads the settings once and passes them down.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -31,6 +32,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.receiver_workers,
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=30,
@@ -112,7 +114,65 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
     return code
 
 
-COMMANDS = {"run": cmd_run, "serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate}
+def cmd_quarantine(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import admin
+    from workers.store import open_store
+
+    store = open_store(settings.database_url)
+    try:
+        if args.action == "list":
+            rows = admin.quarantine_rows(store.quarantined(args.ids, include_replayed=args.all))
+            print_rows(rows, as_json=args.json, empty="quarantine is empty")
+            return 0
+        sent = admin.replay_quarantined(store, settings, args.ids, now=datetime.now(UTC))
+        print(f"replayed {len(sent)} envelope(s)" + (f": {', '.join(sent)}" if sent else ""))
+        return 0
+    except KeyError as e:
+        print(f"cdr-ingest: {e.args[0]}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def cmd_failed(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import admin
+
+    if args.action == "list":
+        rows = [
+            {"job_id": j.id, "failed_at": j.failed_at.isoformat() if j.failed_at else "",
+             "envelopes": str(j.envelopes), "error": j.error}
+            for j in admin.failed_jobs(settings)
+        ]  # fmt: skip
+        print_rows(rows, as_json=args.json, empty="no failed jobs")
+        return 0
+    requeued = admin.requeue_failed(settings, args.ids)
+    print(f"requeued {len(requeued)} job(s)")
+    return 0
+
+
+def print_rows(rows: list[dict[str, str]], *, as_json: bool, empty: str) -> None:
+    """A list of records as JSON, or as an aligned table for people."""
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print(empty)
+        return
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        print("  ".join(r[c].ljust(widths[c]) for c in columns))
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "serve": cmd_serve,
+    "worker": cmd_worker,
+    "migrate": cmd_migrate,
+    "quarantine": cmd_quarantine,
+    "failed": cmd_failed,
+}
 COMMANDS.update(poller_commands.COMMANDS)
 
 
@@ -124,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="an RQ worker on the ingest queue")
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     sub.add_parser("migrate", help="create or upgrade the store schema")
+    quarantine = sub.add_parser("quarantine", help="payloads that could not be normalized")
+    quarantine.add_argument("action", choices=["list", "replay"])
+    quarantine.add_argument("ids", nargs="*", help="ingest ids (default: every open one)")
+    quarantine.add_argument("--all", action="store_true", help="list: include replayed ones")
+    quarantine.add_argument("--json", action="store_true", help="list: JSON output")
+    failed = sub.add_parser("failed", help="RQ jobs that exhausted their retries")
+    failed.add_argument("action", choices=["list", "requeue"])
+    failed.add_argument("ids", nargs="*", help="job ids (default: every failed job)")
+    failed.add_argument("--json", action="store_true", help="list: JSON output")
     poller_commands.add_parsers(sub)
     return parser
 

@@ -35,9 +35,10 @@ class Delivery:
     raw: Any
 
 
-def _version(delivery: Delivery, field_name: str) -> str:
-    priority = 1 if field_name in BILLING_FIELDS and delivery.source is Source.BACKFILL else 0
-    return f"{priority}|{format_utc(delivery.received_at)}|{delivery.ingest_id}"
+def _versions(delivery: Delivery) -> tuple[str, str]:
+    """(version of an ordinary field, version of a billing field) for this delivery."""
+    base = f"|{format_utc(delivery.received_at)}|{delivery.ingest_id}"
+    return "0" + base, ("1" if delivery.source is Source.BACKFILL else "0") + base
 
 
 def _is_unset(value: Any) -> bool:
@@ -46,34 +47,27 @@ def _is_unset(value: Any) -> bool:
 
 def merge(existing: StoredCDR | None, delivery: Delivery, *, now: datetime) -> StoredCDR:
     """The row after ``delivery`` is applied to ``existing`` (None: the call is new)."""
-    incoming = delivery.cdr
     if existing is None:
-        base = dataclasses.replace(incoming, **{f: _blank(f) for f in CALL_FIELDS}, extra={})
-        existing = StoredCDR(
-            cdr=base,
-            sources=frozenset(),
-            first_seen_at=delivery.received_at,
-            updated_at=now,
-            raw={},
-            versions={},
-        )
-    elif existing.id != incoming.id:
+        return _first(delivery, now=now)
+    incoming = delivery.cdr
+    if existing.id != incoming.id:
         raise ValueError(f"cannot merge {incoming.id} into {existing.id}")
 
     versions = dict(existing.versions)
+    ordinary, billing = _versions(delivery)
     changes: dict[str, Any] = {}
     for name in CALL_FIELDS:
         value = getattr(incoming, name)
-        if not _is_unset(value) and _wins(versions, name, _version(delivery, name)):
+        if not _is_unset(value) and _wins(versions, name, billing if name in BILLING_FIELDS else ordinary):
             changes[name] = value
 
     extra = dict(existing.cdr.extra)
     for key, value in incoming.extra.items():
-        if value is not None and _wins(versions, f"extra.{key}", _version(delivery, "extra")):
+        if value is not None and _wins(versions, f"extra.{key}", ordinary):
             extra[key] = value
 
     raw = dict(existing.raw)
-    if _wins(versions, f"raw.{delivery.source}", _version(delivery, "raw")):
+    if _wins(versions, f"raw.{delivery.source}", ordinary):
         raw[str(delivery.source)] = delivery.raw
 
     return StoredCDR(
@@ -86,6 +80,28 @@ def merge(existing: StoredCDR | None, delivery: Delivery, *, now: datetime) -> S
     )
 
 
+def _first(delivery: Delivery, *, now: datetime) -> StoredCDR:
+    """A new call: the delivery as it is, each field it carries versioned by it (the hot path)."""
+    incoming = delivery.cdr
+    ordinary, billing = _versions(delivery)
+    versions = {
+        name: billing if name in BILLING_FIELDS else ordinary
+        for name in CALL_FIELDS
+        if not _is_unset(getattr(incoming, name))
+    }
+    extra = {k: v for k, v in incoming.extra.items() if v is not None}
+    versions.update((f"extra.{k}", ordinary) for k in extra)
+    versions[f"raw.{delivery.source}"] = ordinary
+    return StoredCDR(
+        cdr=incoming if len(extra) == len(incoming.extra) else dataclasses.replace(incoming, extra=extra),
+        sources=frozenset({delivery.source}),
+        first_seen_at=delivery.received_at,
+        updated_at=now,
+        raw={str(delivery.source): delivery.raw},
+        versions=versions,
+    )
+
+
 def _wins(versions: dict[str, str], key: str, version: str) -> bool:
     """Record ``version`` for ``key`` and say whether it beats what set the current value."""
     current = versions.get(key)
@@ -93,11 +109,6 @@ def _wins(versions: dict[str, str], key: str, version: str) -> bool:
         return False
     versions[key] = version
     return True
-
-
-def _blank(name: str) -> Any:
-    default = CDR.__dataclass_fields__[name].default
-    return default if default is not dataclasses.MISSING else None
 
 
 def as_comparable(row: StoredCDR) -> Mapping[str, Any]:

@@ -19,7 +19,7 @@ from workers.envelope import Envelope
 from workers.errors import TransientError
 
 INGEST_JOB = "workers.jobs.ingest"
-JOB_TIMEOUT_S = 120
+JOB_TIMEOUT_S = 60
 FAILURE_TTL_S = 14 * 24 * 3600  # failed jobs stay listable for two weeks
 RETRY = Retry(max=8, interval=[1, 5, 15, 60, 300, 900, 1800, 3600])
 
@@ -46,7 +46,7 @@ def ingest_queue(connection: redis.Redis, name: str) -> Queue:
     return Queue(name, connection=connection, serializer=OrjsonSerializer, default_timeout=JOB_TIMEOUT_S)
 
 
-def enqueue_envelopes(queue: Queue, envelopes: Sequence[Envelope]) -> Job:
+def enqueue_envelopes(queue: Queue, envelopes: Sequence[Envelope], *, job_timeout_s: int = JOB_TIMEOUT_S) -> Job:
     """One job for the batch; returns once Redis has it, or raises ``TransientError``."""
     try:
         return queue.enqueue(
@@ -55,7 +55,7 @@ def enqueue_envelopes(queue: Queue, envelopes: Sequence[Envelope]) -> Job:
             retry=RETRY,
             result_ttl=0,
             failure_ttl=FAILURE_TTL_S,
-            job_timeout=JOB_TIMEOUT_S,
+            job_timeout=job_timeout_s,
         )
-    except redis.RedisError as e:
+    except (redis.RedisError, OSError) as e:
         raise TransientError(f"Redis refused the job: {e}") from e

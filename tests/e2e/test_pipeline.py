@@ -32,6 +32,7 @@ def stack(database_url: str, redis_url: str, redis_client: redis.Redis, tmp_path
         "CALLR_ACTIONS_TOKEN": CALLR_TOKEN,
         "CALLR_ACCOUNT_SID": "acct1",
         "LOG_FORMAT": "json",
+        "SPOOL_DIR": str(tmp_path / "spool"),
     }
     with running_stack(env, tmp_path) as s:
         s.serve()

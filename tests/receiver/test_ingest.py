@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -190,13 +191,24 @@ def test_body_over_limit_is_413(client_for: Callable[..., TestClient], redis_cli
     assert queued(redis_client) == []
 
 
-def test_redis_down_is_503_with_retry_after(client_for: Callable[..., TestClient]) -> None:
-    """When Redis cannot take the delivery the vendor is told to retry: 503, never 2xx."""
-    client = client_for(REDIS_URL="redis://127.0.0.1:1/0")
+def test_redis_down_spools_and_answers_202(client_for: Callable[..., TestClient], tmp_path: Path) -> None:
+    """With Redis down the delivery is fsync'd to the spool, answered 202, and readyz reports it."""
+    client = client_for(REDIS_URL="redis://127.0.0.1:1/0", SPOOL_DIR=str(tmp_path / "s"))
+    r = client.post("/webhooks/callr", content=V2, headers=callr_headers(V2))
+    assert r.status_code == 202
+    (segment,) = (tmp_path / "s").glob("*.spool")
+    assert Envelope.from_dict(orjson.loads(segment.read_bytes().splitlines()[0])).ingest_id == r.json()["ingest_id"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["redis"] == "down" and ready.json()["spool"]["bytes"] == segment.stat().st_size
+
+
+def test_redis_down_and_spool_full_is_503(client_for: Callable[..., TestClient]) -> None:
+    """When neither Redis nor the spool can take the delivery the vendor is told to retry: 503, never 2xx."""
+    client = client_for(REDIS_URL="redis://127.0.0.1:1/0", SPOOL_MAX_BYTES=10)
     r = client.post("/webhooks/callr", content=V2, headers=callr_headers(V2))
     assert r.status_code == 503
     assert r.json()["error"] == "unavailable" and r.headers["retry-after"]
-    assert client.get("/readyz").status_code == 503
 
 
 def test_probes(client: TestClient) -> None:

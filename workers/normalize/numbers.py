@@ -7,6 +7,8 @@ is not a number is kept as it came; an empty value becomes ``None``. A number wr
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 _SEPARATORS = str.maketrans("", "", " -.()/\t")
@@ -15,7 +17,12 @@ _SEPARATORS = str.maketrans("", "", " -.()/\t")
 def to_e164(raw: str | int | None, region: str | None = None) -> str | None:
     if raw is None:
         return None
-    text = str(raw).strip()
+    return _to_e164(str(raw), region)
+
+
+@lru_cache(maxsize=65536)  # DIDs and frequent callers repeat; phonenumbers.parse is the costly part
+def _to_e164(raw: str, region: str | None) -> str | None:
+    text = raw.strip()
     if not text:
         return None
     if "@" in text or ":" in text or any(c.isalpha() for c in text):

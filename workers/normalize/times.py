@@ -64,4 +64,5 @@ def _number(value: int | float | str) -> int | float:
 
 def format_utc(value: datetime) -> str:
     """Fixed-width UTC text (``2024-04-24T17:42:28.876000Z``) that sorts like the instant."""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value if value.tzinfo is UTC else as_utc(value)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

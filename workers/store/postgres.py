@@ -1,8 +1,9 @@
 """PostgreSQL store (psycopg 3), for production. Same schema and logic as SQLite.
 
-Rows a batch already has are locked with ``FOR UPDATE``; rows it believes new are inserted with
-``ON CONFLICT DO NOTHING`` and, if another worker inserted one first, the batch is retried so
-that row is merged rather than overwritten. A lost connection is reopened on the next call.
+Rows a batch already has are locked with ``FOR UPDATE``; rows it believes new are COPY'd into a
+staging table and inserted with ``ON CONFLICT DO NOTHING``; if another worker inserted one first,
+the batch is retried so that row is merged rather than overwritten. A lost connection is
+reopened on the next call.
 """
 
 from __future__ import annotations
@@ -55,19 +56,15 @@ class PostgresStore(SqlStore):
         return " FOR UPDATE"
 
     def _insert_new(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+        """COPY into a session-private staging table, then one INSERT ... SELECT (the fast path)."""
         if not rows:
             return
-        cur.executemany(
-            self.insert_sql() + " ON CONFLICT (id) DO NOTHING RETURNING id",
-            [_adapt(r) for r in rows],
-            returning=True,
-        )
-        inserted = 0
-        while True:
-            inserted += len(cur.fetchall())
-            if not cur.nextset():
-                break
-        if inserted != len(rows):
+        cur.execute(_STAGE_DDL)
+        with cur.copy(f"COPY cdrs_stage ({', '.join(CDR_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(_adapt(r))
+        cur.execute(f"INSERT INTO cdrs ({_COLUMNS}) SELECT {_COLUMNS} FROM cdrs_stage ON CONFLICT (id) DO NOTHING")
+        if cur.rowcount != len(rows):
             raise ConcurrentInsert()
 
     def _update(self, cur: Any, rows: list[dict[str, Any]]) -> None:
@@ -77,6 +74,11 @@ class PostgresStore(SqlStore):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+_COLUMNS = ", ".join(CDR_COLUMNS)
+# Temporary (this session only) and emptied at every commit or rollback.
+_STAGE_DDL = "CREATE TEMP TABLE IF NOT EXISTS cdrs_stage (LIKE cdrs) ON COMMIT DELETE ROWS"
 
 
 def _adapt(row: dict[str, Any]) -> list[Any]:

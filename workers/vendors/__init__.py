@@ -6,6 +6,7 @@ its first part is the store's ``vendor``; its ``SOURCE`` goes into ``sources``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Feed(Protocol):
 FEED_MODULES = ("callr.webhook", "callr.actions", "callr.export", "callr.jsonrpc")
 
 
+@functools.cache
 def get_feed(name: str) -> Feed:
     if name not in FEED_MODULES:
         raise KeyError(f"unknown feed {name!r}")

@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): figures come from here, never from timed tests."""

@@ -1,0 +1,57 @@
+"""The benchmark's one table, from the results dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"
+
+
+def table(r: dict[str, Any]) -> str:
+    rows: list[tuple[str, str, str]] = []
+    for n in (1, 2):
+        floor, rec = r[f"floor_{n}"], r[f"receiver_{n}"]
+        acc = rec["accepted"]
+        rows.append((f"floor req/s ({n} uvicorn worker{'s' if n > 1 else ''})", f"{floor['rps']:,.0f}", ""))
+        rows.append(
+            (f"accepted req/s ({n})", f"{acc['rps']:,.0f}", f"ratio {acc['rps'] / floor['rps']:.0%} (target >= 50%)")
+        )
+        rows.append((f"time to 202 p50 / p99 ({n}, 64 conns)", f"{_ms(acc['p50_us'])} / {_ms(acc['p99_us'])}", ""))
+        off = rec["offered_1000"]
+        rows.append(
+            (
+                f"p99 at ~1,000 req/s offered ({n})",
+                _ms(off["p99_us"]),
+                f"{off['rps']:,.0f} req/s done (target <= 50 ms)",
+            )
+        )
+        rows.append((f"receiver peak memory ({n})", f"{rec['peak_mb']} MiB", ""))
+    e = r["e2e"]
+    rows.append(("end to end CDRs/s (window)", f"{e['cdrs_per_s_window']:,}", f"{e['window_s']} s, target >= 5,000"))
+    rows.append(("end to end CDRs/s (until drained)", f"{e['cdrs_per_s_until_drained']:,}", ""))
+    rows.append(
+        ("queue depth, jobs (max / last)", f"{e['queue_depth_jobs']['max']} / {e['queue_depth_jobs']['last']}", "")
+    )
+    for name, mb in e["peak_mb"].items():
+        rows.append(
+            (f"peak memory {name}", f"{mb} MiB", f"rss {e['rss_start_mb'][name]} -> {e['rss_end_mb'][name]} MiB")
+        )
+    for store, target in (("postgresql", "10,000"), ("sqlite", "30,000")):
+        b = r[f"backfill_{store}"]
+        rows.append(
+            (f"backfill rows/s into {store}", f"{b['rows_per_s']:,}", f"{b['rows']:,} rows, target >= {target}")
+        )
+    statuses = e["offered"]["statuses"]
+    sent = e["offered"]["requests"]
+    accepted = statuses.get("202", 0)
+    dup = statuses.get("200", 0)
+    rejected = sent - accepted - dup
+    rows.append(("ledger (e2e)", f"sent {sent:,} = 202 {accepted:,} + dup {dup:,} + rejected {rejected:,}",
+                 f"stored {e['stored_total']:,}, lost {accepted - e['stored_total']:,}"))  # fmt: skip
+    width = max(len(a) for a, _, _ in rows)
+    value_width = max(len(b) for _, b, _ in rows)
+    lines = [f"cdr-ingest bench, {r['when']}, {r['cores']} cores, runs of {r['seconds']} s, {r['workers']} workers"]
+    lines += [f"{a.ljust(width)}  {b.rjust(value_width)}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
