@@ -9,11 +9,12 @@ import argparse
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from workers.errors import TransientError
-from workers.poller.runtime import opened, parse_bound
+from workers.errors import ConfigError, TransientError
+from workers.normalize.times import parse_time
+from workers.poller.runtime import opened
 from workers.settings import Settings
 
 # The rest is imported inside each command: `cdr-ingest worker` should not load rich or the poller.
@@ -70,6 +71,22 @@ def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
     else:
         render(result, Console(file=sys.stdout, soft_wrap=True), limit=args.limit)
     return 0
+
+
+def parse_bound(text: str, *, end: bool = False) -> datetime:
+    """A CLI date: ``YYYY-MM-DD`` is that day's UTC midnight (``end``: the next one, so the day is
+    included); anything else is an ISO 8601 time, UTC when it has no zone."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        parsed = parse_time(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ConfigError(f"not a date or time: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
+    return parsed
 
 
 COMMANDS: dict[str, Any] = {"poll": cmd_poll, "backfill": cmd_backfill, "reconcile": cmd_reconcile}

@@ -31,7 +31,9 @@ from workers.logs import get_logger
 log = get_logger("cdr_ingest.poller")
 
 RETRYABLE = frozenset({408, 429})
-_SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig", re.IGNORECASE)
+MAX_REDIRECTS = 5
+# Query parameters and headers whose values are credentials (masked, scrubbed, never re-sent elsewhere).
+_SECRET_NAME = re.compile(r"key|token|secret|pass|auth|sig|cookie", re.IGNORECASE)
 
 
 class SourceStopped(CdrIngestError):
@@ -75,7 +77,7 @@ class HttpClient:
         self._client = httpx.Client(
             timeout=timeout_s,
             transport=transport,
-            follow_redirects=True,
+            follow_redirects=False,  # followed in ``_send``, which keeps credentials on their host
             headers={"user-agent": "cdr-ingest-poller"},
         )
 
@@ -89,7 +91,7 @@ class HttpClient:
         for attempt in range(1, self.policy.attempts + 1):
             retry_after: float | None = None
             try:
-                response = self._client.request(method, url, **kwargs)
+                response = self._send(self._client.build_request(method, url, **kwargs))
             except httpx.TransportError as e:  # timeouts, refused or dropped connections
                 reason = type(e).__name__
             else:
@@ -108,6 +110,23 @@ class HttpClient:
                         delay_s=round(delay, 2))  # fmt: skip
             self.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects; a hop to another origin drops every credential header
+        (httpx only drops ``Authorization``, not ``x-api-key`` or ``X-Auth-Token``)."""
+        response = self._client.send(request)
+        for _ in range(MAX_REDIRECTS):
+            following = response.next_request
+            if not response.is_redirect or following is None:
+                break
+            if (following.url.scheme, following.url.host, following.url.port) != (
+                request.url.scheme, request.url.host, request.url.port
+            ):  # fmt: skip
+                for name in [n for n in following.headers if _SECRET_NAME.search(n)]:
+                    del following.headers[name]
+            response.close()
+            request, response = following, self._client.send(following)
+        return response
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Equal-jitter exponential backoff; at least ``Retry-After`` when the vendor sent one."""
@@ -139,7 +158,7 @@ def safe_url(url: str, params: Mapping[str, Any] | None = None) -> str:
     parsed = httpx.URL(url)
     if params:
         parsed = parsed.copy_merge_params(params)
-    query = [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in parsed.params.multi_items()]
+    query = [(k, "***" if _SECRET_NAME.search(k) else v) for k, v in parsed.params.multi_items()]
     return str(parsed.copy_with(userinfo=b"", params=query or None))
 
 
@@ -169,8 +188,8 @@ def scrub(text: str, secrets: list[str]) -> str:
 
 
 def _header_values(headers: Any) -> list[str]:
-    """Every header value sent, and the decoded parts of a Basic credential, for scrubbing."""
-    values = [str(v) for v in dict(headers or {}).values()]
+    """The credential header values sent, and the decoded parts of a Basic credential, for scrubbing."""
+    values = [str(v) for k, v in dict(headers or {}).items() if _SECRET_NAME.search(str(k))]
     for value in list(values):
         scheme, _, token = value.partition(" ")
         if scheme.lower() == "basic" and token:

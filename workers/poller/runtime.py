@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 
 from workers.envelope import Envelope
-from workers.errors import ConfigError
-from workers.normalize.times import parse_time
 from workers.poller.http import HttpClient
 from workers.queue import enqueue_envelopes, ingest_queue, redis_connection
 from workers.settings import Settings
@@ -46,19 +43,3 @@ def opened(settings: Settings, *, with_store: bool) -> Iterator[Opened]:
         enqueue.connection.close()
         if store is not None:
             store.close()
-
-
-def parse_bound(text: str, *, end: bool = False) -> datetime:
-    """A CLI date: ``YYYY-MM-DD`` is that day's UTC midnight (``end``: the next one, so the day is
-    included); anything else is an ISO 8601 time, UTC when it has no zone."""
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        parsed = parse_time(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ConfigError(f"not a date or time: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
-    return parsed

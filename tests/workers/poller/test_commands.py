@@ -11,7 +11,7 @@ import redis
 from tests.fakes.vendor_api import FakeCallr, v1_cdr
 from workers.cli import main
 from workers.errors import ConfigError
-from workers.poller.runtime import parse_bound
+from workers.poller.commands import parse_bound
 from workers.queue import ingest_queue
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)

@@ -133,3 +133,17 @@ def test_logged_urls_hide_user_info_and_secret_parameters() -> None:
     url = safe_url("https://user:pw@api.example.com/x?from=1&api_key=abc", {"token": "t", "to": "2"})
     assert "pw" not in url and "abc" not in url and "=t" not in url
     assert "from=1" in url and "to=2" in url
+
+
+@pytest.mark.parametrize(("host", "kept"), [("127.0.0.1", True), ("localhost", False)])
+def test_a_redirect_keeps_credentials_on_their_origin(
+    host: str, kept: bool, fake: FakeServer, callr: FakeCallr, client: HttpClient
+) -> None:
+    """Followed redirects keep the key on the same origin and drop it when the origin changes."""
+    callr.presigned_base = "anywhere"  # the file route then answers without a key
+    target = fake.url.replace("127.0.0.1", host) + "/callr/v2.0/files/none.csv"
+    with pytest.raises(SourceStopped, match="404"):
+        client.request("GET", f"{fake.url}/redirect", params={"to": target}, source="callr.export",
+                       headers={"x-api-key": callr.api_key, "accept": "text/csv"})  # fmt: skip
+    (seen,) = callr.requests("callr.file")
+    assert ("x-api-key" in seen.headers) is kept and seen.headers["accept"] == "text/csv"

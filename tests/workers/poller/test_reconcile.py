@@ -46,17 +46,17 @@ def test_categories(paths: set[str], expected: str) -> None:
     assert category(frozenset(Source(p) for p in paths)) == expected
 
 
-def test_reconcile_json_on_both_stores(
-    store: SqlStore,
-    database_url: str,
-    redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """--json: counts, how each category came, every row id, per account, and the checkpoints."""
+@pytest.fixture
+def filled(store: SqlStore, database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> SqlStore:
+    """The store ``fill``ed, and the environment ``main`` reads pointing at it."""
     fill(store)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
+    return store
+
+
+def test_reconcile_json_on_both_stores(filled: SqlStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """--json: counts, how each category came, every row id, per account, and the checkpoints."""
     assert main(["reconcile", "callr", "--day", "2024-05-01", "--json"]) == 0
     out = orjson.loads(capsys.readouterr().out)
     cats = out["categories"]
@@ -73,18 +73,9 @@ def test_reconcile_json_on_both_stores(
     }  # fmt: skip
 
 
-def test_reconcile_table_on_both_stores(
-    store: SqlStore,
-    database_url: str,
-    redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_reconcile_table_on_both_stores(filled: SqlStore, capsys: pytest.CaptureFixture[str]) -> None:
     """The table: one line per category with count and share, the call ids missed by each path,
     and a warning that the backfill has not reached the end of the day."""
-    fill(store)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
     assert main(["reconcile", "callr", "--day", "2024-05-01", "--limit", "2"]) == 0
     out = capsys.readouterr().out
     assert "seen by push and backfill" in out and "33.3%" in out and "50.0%" in out
