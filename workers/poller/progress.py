@@ -65,7 +65,7 @@ class LogReporter(_Counts):
         )
 
     def finish(self, outcome: str) -> None:
-        log.info(
+        (log.info if outcome == "done" else log.error)(
             f"backfill.{outcome}",
             rows=self.total.rows,
             pages=self.total.pages,

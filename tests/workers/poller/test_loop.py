@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from structlog.testing import capture_logs
 
@@ -47,8 +48,6 @@ class Queue:
         self.jobs.append(list(envelopes))
 
     def call_ids(self) -> list[str]:
-        import orjson
-
         return [str(orjson.loads(e.body)["row"]["callid"]) for job in self.jobs for e in job]
 
 
