@@ -22,6 +22,7 @@ from receiver.dedupe import Dedupe
 from receiver.feeds import ROUTES
 from receiver.health import healthz, readyz_endpoint
 from receiver.ingest import IngestContext, IngestEndpoint
+from receiver.nonces import Nonces
 from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.logs import configure_logging
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> Starlette:
 
     spool = Spool(Path(settings.spool_dir), settings.spool_max_bytes)
     acceptor = Acceptor(DurableSink(enqueue, spool, ping, Dedupe(sync_redis, settings.dedupe_window_s)))
-    ctx = IngestContext(settings, acceptor)
+    ctx = IngestContext(settings, acceptor, Nonces(async_redis, settings.nonce_window_s))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

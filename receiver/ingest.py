@@ -1,9 +1,9 @@
 """The one ingest endpoint behind every webhook route.
 
 Order matters: route enabled (404) → content type (415) → body within the limit (413) →
-authentication over the raw bytes (401) → decode and the feed's own ``parse`` (400/422) →
-ignored events (200) → durable enqueue with the dedupe window checked in the same batch
-(202, 200 duplicate, or 503).
+authentication over the raw bytes (401) → a replayed nonce (401) → decode and the feed's own
+``parse`` (400/422) → ignored events (200) → durable enqueue with the dedupe window checked in
+the same batch (the route's accepted status: 202, 200 for Kazoo; 200 duplicate; or 503).
 A payload that authenticates but is not a CDR is still enqueued, so the worker quarantines it.
 """
 
@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from receiver.acceptor import Acceptor
-from receiver.auth import SignedRequest
+from receiver.auth import SignedRequest, public_url
 from receiver.body import read_limited
 from receiver.dedupe import dedupe_key
 from receiver.errors import SourceDisabled, UnsupportedMediaType, describe, error_response
 from receiver.feeds import Route
+from receiver.nonces import Nonces
 from workers.bodies import decode, media_type
 from workers.envelope import Envelope, kept_headers
-from workers.errors import CdrIngestError, PayloadError
+from workers.errors import CdrIngestError, PayloadError, TransientError
 from workers.logs import get_logger
 from workers.settings import Account, Settings
 from workers.vendors import Ignored, get_feed
@@ -35,6 +37,7 @@ log = get_logger("cdr_ingest.receiver")
 class IngestContext:
     settings: Settings
     acceptor: Acceptor
+    nonces: Nonces | None = None  # for routes with a replay key (Vobiz V3)
 
 
 class IngestEndpoint:
@@ -54,7 +57,8 @@ class IngestEndpoint:
             log.info("ingest.rejected", feed=self.route.feed, status=status, error=code, detail=str(e))
             return error_response(e)
 
-    async def _authenticated(self, request: Request) -> tuple[Account, Envelope]:
+    async def _authenticated(self, request: Request) -> tuple[Account, Envelope, str | None]:
+        """The account, the envelope, and the nonce claimed for this request (if its route has one)."""
         if not self.accounts:
             raise SourceDisabled(f"source {self.route.feed} is not configured")
         content_type = request.headers.get("content-type", "")
@@ -63,15 +67,19 @@ class IngestEndpoint:
             raise UnsupportedMediaType(f"content type {media_type(content_type) or '(none)'!r}; send {allowed}")
         received_at = datetime.now(UTC)
         body = await read_limited(request, self.ctx.settings.max_body_bytes)
+        url = public_url(self.ctx.settings.public_base_url, str(request.url))
         signed = SignedRequest(
             method=request.method,
-            url=str(request.url),
-            path=request.url.path,
+            url=url,
+            path=urlsplit(url).path,
             headers={k.lower(): v for k, v in request.headers.items()},
             query=dict(request.query_params),
             body=body,
+            received_at=received_at,
+            tolerance_s=self.ctx.settings.signature_tolerance_s,
         )
         account = self.route.check(signed, self.accounts, self.route.purpose)
+        nonce = await self._claim_nonce(signed, account)
         envelope = Envelope(
             feed=self.route.feed,
             account=account.id,
@@ -80,11 +88,25 @@ class IngestEndpoint:
             content_type=content_type,
             headers=kept_headers(signed.headers),
         )
-        return account, envelope
+        return account, envelope, nonce
+
+    async def _claim_nonce(self, signed: SignedRequest, account: Account) -> str | None:
+        value = self.route.replay_key(signed) if self.route.replay_key else None
+        if value is None or self.ctx.nonces is None:
+            return None
+        return await self.ctx.nonces.claim(self.route.feed, account.id, value)
 
     async def _handle(self, request: Request) -> Response:
+        account, envelope, nonce = await self._authenticated(request)
+        try:
+            return await self._accept(account, envelope)
+        except TransientError:
+            if nonce is not None and self.ctx.nonces is not None:
+                await self.ctx.nonces.release(nonce)  # the vendor's retry is not a replay
+            raise
+
+    async def _accept(self, account: Account, envelope: Envelope) -> Response:
         feed_name = self.route.feed
-        account, envelope = await self._authenticated(request)
         try:
             record = self.feed.parse(decode(envelope.body, envelope.content_type))
         except PayloadError:
@@ -106,7 +128,9 @@ class IngestEndpoint:
             ingest_id=envelope.ingest_id,
             durable_in="redis" if outcome == "queued" else "spool",
         )
-        return JSONResponse({"status": "queued", "ingest_id": envelope.ingest_id}, status_code=202)
+        return JSONResponse(
+            {"status": "queued", "ingest_id": envelope.ingest_id}, status_code=self.route.accepted_status
+        )
 
     async def _keep_for_quarantine(self, envelope: Envelope) -> None:
         try:

@@ -113,6 +113,27 @@ def store(database_url: str) -> Iterator[SqlStore]:
 
 CALLR_SECRET = "callr-webhook-secret"
 CALLR_TOKEN = "callr-actions-token"
+VOBIZ_SECRET = "vobiz-trunk-secret"
+VOBIZ_TOKEN = "vobiz-auth-token"
+VOBIZ_MAIN_TOKEN = "vobiz-main-token"
+SINCH_KEY = "669E367E-6BBA-48AB-AF15-266871C28135"  # the sinch/docs worked example's application
+SINCH_SECRET = "BeIukql3pTKJ8RGL5zo0DA=="
+KAZOO_ACCOUNT = "91eb05e5c68d7ca05e7618b6821d2d16"
+KAZOO_TOKEN = "kazoo-url-token"
+PUBLIC_BASE = "https://cdr.example.com"
+# Every push source of issue 3 enabled, as an operator would configure them.
+PUSH_ENV = {
+    "VOBIZ_AUTH_ID": "MA_XXXXXXXX",
+    "VOBIZ_WEBHOOK_SECRET": VOBIZ_SECRET,
+    "VOBIZ_AUTH_TOKEN": VOBIZ_TOKEN,
+    "VOBIZ_MAIN_AUTH_TOKEN": VOBIZ_MAIN_TOKEN,
+    "VOBIZ_DEFAULT_REGION": "IN",
+    "SINCH_APP_KEY": SINCH_KEY,
+    "SINCH_APP_SECRET": SINCH_SECRET,
+    "KAZOO_ACCOUNT_ID": KAZOO_ACCOUNT,
+    "KAZOO_WEBHOOK_TOKEN": KAZOO_TOKEN,
+    "PUBLIC_BASE_URL": PUBLIC_BASE,
+}
 
 
 @pytest.fixture

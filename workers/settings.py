@@ -6,12 +6,16 @@ the result down. Secrets are wrapped in ``Secret`` so they never print.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workers.errors import ConfigError
 
@@ -73,6 +77,10 @@ class Settings:
     log_level: str = "INFO"
     read_api_token: Secret | None = None
     accounts: tuple[Account, ...] = ()
+    # The scheme://host[/prefix] vendors call when a proxy sits in front: the URL Vobiz signs.
+    public_base_url: str | None = None
+    # How long a Vobiz V3 nonce is remembered: V3 signs no timestamp, so this window is the replay guard.
+    nonce_window_s: int = 24 * 3600
 
     def accounts_for(self, vendor: str) -> tuple[Account, ...]:
         return tuple(a for a in self.accounts if a.vendor == vendor)
@@ -97,6 +105,32 @@ _VENDOR_ENV: dict[str, dict[str, Any]] = {
         },
         "currency": ("CALLR_CURRENCY", "EUR"),
         "region": "CALLR_DEFAULT_REGION",
+    },
+    "vobiz": {
+        "id": ("VOBIZ_AUTH_ID", "default"),
+        "secrets": {
+            "webhook": "VOBIZ_WEBHOOK_SECRET",
+            "callback": "VOBIZ_AUTH_TOKEN",
+            "callback_main": "VOBIZ_MAIN_AUTH_TOKEN",  # signs the -MA- headers of sub-account callbacks
+            "api": "VOBIZ_AUTH_TOKEN",
+        },
+        "options": {
+            "api_url": ("VOBIZ_API_URL", "https://api.vobiz.ai/api/v1"),
+            "timezone": ("VOBIZ_TIMEZONE", "UTC"),  # the console's zone: Vobiz callback times carry none
+        },
+        "region": "VOBIZ_DEFAULT_REGION",
+    },
+    "sinch": {
+        "id": ("SINCH_APP_KEY", "default"),
+        "secrets": {"app": "SINCH_APP_SECRET"},
+        "options": {},
+        "region": "SINCH_DEFAULT_REGION",
+    },
+    "kazoo": {
+        "id": ("KAZOO_ACCOUNT_ID", "default"),
+        "secrets": {"webhook": "KAZOO_WEBHOOK_TOKEN", "api": "KAZOO_AUTH_TOKEN"},
+        "options": {"api_url": ("KAZOO_API_URL", None)},
+        "region": "KAZOO_DEFAULT_REGION",
     },
 }
 
@@ -131,6 +165,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("LOG_LEVEL", Settings.log_level).upper(),
         read_api_token=_secret(env, "READ_API_TOKEN"),
         accounts=tuple(accounts),
+        public_base_url=_base_url(env, "PUBLIC_BASE_URL"),
+        nonce_window_s=_int(env, "NONCE_WINDOW_S", Settings.nonce_window_s),
     )
 
 
@@ -152,6 +188,17 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _base_url(env: Mapping[str, str], name: str) -> str | None:
+    """``https://host[:port][/prefix]``, without a trailing slash; empty → None."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be http(s)://host[:port][/prefix] with no query, got {raw!r}")
+    return raw.rstrip("/")
 
 
 def _read_file(name: str, path: str) -> str:
@@ -186,7 +233,8 @@ def _accounts_from_env(env: Mapping[str, str]) -> list[Account]:
         if not secrets and not env.get(id_var):
             continue
         options = {k: env.get(var) or d for k, (var, d) in spec["options"].items() if env.get(var) or d}
-        currency_var, currency_default = spec["currency"]
+        currency_var, currency_default = spec.get("currency", ("", None))
+        currency = env.get(currency_var) or currency_default
         accounts.append(
             _validated(
                 Account(
@@ -194,7 +242,7 @@ def _accounts_from_env(env: Mapping[str, str]) -> list[Account]:
                     id=env.get(id_var) or id_default,
                     secrets=secrets,
                     options=options,
-                    currency=(env.get(currency_var) or currency_default).upper(),
+                    currency=currency.upper() if currency else None,
                     region=(env.get(spec["region"]) or None),
                 ),
                 source=vendor.upper() + "_*",
@@ -225,7 +273,7 @@ def _accounts_from_toml(path: Path) -> list[Account]:
                 values = _as_list(value)
             secrets[purpose] = secrets.get(purpose, ()) + tuple(Secret(v) for v in values if v)
         defaults = {k: d for k, (_, d) in _VENDOR_ENV[vendor]["options"].items() if d}
-        currency = entry.get("currency") or _VENDOR_ENV[vendor]["currency"][1]
+        currency = entry.get("currency") or _VENDOR_ENV[vendor].get("currency", ("", None))[1]
         accounts.append(
             _validated(
                 Account(
@@ -252,7 +300,26 @@ def _validated(account: Account, *, source: str) -> Account:
         raise ConfigError(f"{source}: HMAC algorithm must be one of {', '.join(HMAC_ALGOS)}, got {algo!r}")
     if account.currency is not None and (len(account.currency) != 3 or not account.currency.isalpha()):
         raise ConfigError(f"{source}: currency must be an ISO 4217 code, got {account.currency!r}")
+    zone = account.option("timezone")
+    if zone is not None:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{source}: timezone must be an IANA zone name (Asia/Kolkata), got {zone!r}") from None
+    if account.vendor == "sinch" and account.secrets_for("app"):
+        _check_sinch(account, source)
     return account
+
+
+def _check_sinch(account: Account, source: str) -> None:
+    """Sinch names the application key in every callback, and its secret is base64."""
+    if account.id == "default":
+        raise ConfigError(f"{source}: set the application key (SINCH_APP_KEY) with its secret")
+    for secret in account.secrets_for("app"):
+        try:
+            base64.b64decode(secret.reveal(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"{source}: the application secret (SINCH_APP_SECRET) must be base64") from None
 
 
 def _check_unique(accounts: list[Account]) -> None:

@@ -4,46 +4,82 @@ A ``SimpleWorker`` (no fork per job): the store connection and settings stay ope
 which a forking worker would reopen for every job. The scheduler runs with it so retries with
 back-off intervals are re-enqueued when due.
 
-A worker killed mid-job (``kill -9``) leaves its job in the started registry. RQ's maintenance
-(run by every live worker each ``WORKER_MAINTENANCE_S``) retries such a job once its execution
-entry expires; ours expires ``JOB_TIMEOUT_S + 10`` seconds after the job started (RQ's default
-adds 60), so an abandoned job is running again within ``JOB_TIMEOUT_S + 10 +
-WORKER_MAINTENANCE_S`` seconds (100 s with the defaults) of the kill, provided a worker is alive.
+A worker killed mid-job (``kill -9``) leaves its job in the started registry; the maintenance
+that every live worker runs each ``WORKER_MAINTENANCE_S`` re-runs it once its execution entry
+expires. Two RQ defaults are changed so that this happens within a bounded time:
+- the entry expires ``JOB_TIMEOUT_S + 10`` s after the job started (RQ adds 60): a job cannot
+  outlive its timeout, the death penalty stops it;
+- the maintenance lock lasts ``max(10, 3 × WORKER_MAINTENANCE_S)`` s (RQ: 899): a worker killed
+  while holding it would otherwise stop every other worker's maintenance for 15 minutes.
+So an abandoned job runs again within JOB_TIMEOUT_S + 10 + WORKER_MAINTENANCE_S seconds, plus the
+lock time when the dead worker held the lock: 100 s, at worst 190 s, with the defaults. A job
+killed in the instant between leaving the queue and starting is RQ's "intermediate queue" case,
+re-run about 60 s after maintenance first sees it.
+
+Redis going away makes RQ raise outside its own reconnect loop; the worker then starts over
+(like a service manager would), and any job it was running is re-run as above.
 """
 
 from __future__ import annotations
 
-from rq import SimpleWorker
+import time
+
+import redis
+from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from workers import jobs
-from workers.queue import OrjsonSerializer, ingest_queue, redis_connection
+from workers.logs import get_logger
+from workers.queue import JOB_TIMEOUT_S, OrjsonSerializer, redis_connection
 from workers.settings import Settings
 from workers.store import open_store
 
 ABANDON_GRACE_S = 10
+RESTART_PAUSE_S = 2.0
+log = get_logger("cdr_ingest.worker")
+
+
+class IngestQueue(Queue):
+    maintenance_lock_s = 10
+
+    def acquire_maintenance_lock(self) -> bool:
+        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=self.maintenance_lock_s))
 
 
 class IngestWorker(SimpleWorker):
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
-        # The job cannot outlive its timeout (the death penalty stops it), so a short grace is safe.
-        timeout = job.timeout if job.timeout and job.timeout > 0 else 60
+        timeout = job.timeout if job.timeout and job.timeout > 0 else JOB_TIMEOUT_S
         return int(timeout) + ABANDON_GRACE_S
 
 
-def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
-    store = open_store(settings.database_url)
-    jobs.configure(jobs.Runtime(settings=settings, store=store))
-    connection = redis_connection(settings.redis_url, timeout_s=None)
-    worker = IngestWorker(
-        [ingest_queue(connection, settings.queue_name)],
+def build_worker(settings: Settings, connection: redis.Redis, name: str | None = None) -> IngestWorker:
+    queue = IngestQueue(
+        settings.queue_name, connection=connection, serializer=OrjsonSerializer, default_timeout=settings.job_timeout_s
+    )
+    queue.maintenance_lock_s = max(10, 3 * settings.worker_maintenance_s)
+    return IngestWorker(
+        [queue],
         connection=connection,
         serializer=OrjsonSerializer,
         name=name,
         maintenance_interval=settings.worker_maintenance_s,
     )
+
+
+def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
+    store = open_store(settings.database_url)
+    jobs.configure(jobs.Runtime(settings=settings, store=store))
     try:
-        return worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+        while True:
+            connection = redis_connection(settings.redis_url, timeout_s=None)
+            try:
+                worker = build_worker(settings, connection, name)
+                return worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                log.error("worker.redis_lost", error=str(e), action=f"restarting in {RESTART_PAUSE_S} s")
+                time.sleep(RESTART_PAUSE_S)
+            finally:
+                connection.close()
     finally:
         jobs.configure(None)
         store.close()

@@ -10,9 +10,9 @@ import orjson
 import pytest
 import redis
 
-from tests.conftest import CALLR_SECRET, CALLR_TOKEN, PAYLOADS
+from tests.conftest import CALLR_SECRET, CALLR_TOKEN, KAZOO_ACCOUNT, KAZOO_TOKEN, PAYLOADS, PUSH_ENV, SINCH_KEY
 from tests.e2e.stack import Stack, running_stack, wait_until
-from tests.receiver.helpers import callr_headers
+from tests.receiver.helpers import FORM, callr_headers, sinch_headers, vobiz_headers, vobiz_v3_headers
 from workers.cdr import Source, Status
 from workers.queue import ingest_queue
 from workers.store import SqlStore, open_store
@@ -33,6 +33,7 @@ def stack(database_url: str, redis_url: str, redis_client: redis.Redis, tmp_path
         "CALLR_ACCOUNT_SID": "acct1",
         "LOG_FORMAT": "json",
         "SPOOL_DIR": str(tmp_path / "spool"),
+        **PUSH_ENV,
     }
     with running_stack(env, tmp_path) as s:
         s.serve()
@@ -77,3 +78,54 @@ def test_wrong_signature_queues_nothing(stack: Stack, reader: SqlStore, redis_cl
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
     assert ingest_queue(redis_client, "cdr-ingest").count == 0
     assert reader.count() == 0
+
+
+def test_every_push_vendor_reaches_the_store(stack: Stack, reader: SqlStore, redis_client: redis.Redis) -> None:
+    """One signed delivery per Vobiz, Sinch and Kazoo route → its row; Kazoo's form and JSON of one leg → one row."""
+    vobiz = PAYLOADS / "vobiz"
+    trunk = (vobiz / "trunk_hangup_answered.json").read_bytes()
+    callback = (vobiz / "callback_hangup_answered.form").read_bytes()
+    dice = (PAYLOADS / "sinch" / "dice_sdk_fixture.json").read_bytes()
+    leg_form = (PAYLOADS / "kazoo" / "channel_destroy_as_form.form").read_bytes()
+    leg_json = (PAYLOADS / "kazoo" / "channel_destroy.json").read_bytes()
+    base = stack.base_url
+    answers = [
+        httpx.post(f"{base}/webhooks/vobiz", content=trunk, headers=vobiz_headers(trunk)),
+        httpx.post(f"{base}/webhooks/vobiz-callback", content=callback, headers=vobiz_v3_headers("7" * 20)),
+        httpx.post(f"{base}/webhooks/sinch", content=dice, headers=sinch_headers(dice)),
+        httpx.post(f"{base}/webhooks/kazoo", params={"token": KAZOO_TOKEN}, content=leg_form,
+                   headers={"content-type": FORM}),
+    ]  # fmt: skip
+    assert [r.status_code for r in answers] == [202, 202, 202, 200], [r.text for r in answers]
+    leg_id = f"kazoo:{KAZOO_ACCOUNT}:NDlkNGI3OTZlMDgzNWQxNGYxNTA3NjQ4NDZjNDFkOTc"
+    ids = {
+        "vobiz:MA_XXXXXXXX:aabbccdd-1234-5678-90ab-cdef12345678": Status.ANSWERED,
+        "vobiz:MA_XXXXXXXX:0e9a7b52-6c1d-4f3e-8a2b-9c8d7e6f5a41": Status.ANSWERED,
+        f"sinch:{SINCH_KEY}:callId": Status.ANSWERED,
+        leg_id: Status.ANSWERED,
+    }
+    wait_until(lambda: all(reader.get(i) is not None for i in ids), what="one row per push vendor")
+    for row_id, status in ids.items():
+        row = reader.get(row_id)
+        assert row is not None and row.cdr.status is status and row.sources == {Source.WEBHOOK}
+    trunk_row, dice_row = reader.get(next(iter(ids))), reader.get(f"sinch:{SINCH_KEY}:callId")
+    assert trunk_row is not None and (str(trunk_row.cdr.cost), trunk_row.cdr.currency) == ("0.450000", "INR")
+    assert dice_row is not None and (str(dice_row.cdr.cost), dice_row.cdr.currency) == ("0.175800", "EUR")
+
+    # Kazoo's JSON copy of the same leg: a duplicate within the window; once the window is over
+    # (its keys dropped here) it is stored, and it lands on the same row.
+    def post_json() -> httpx.Response:
+        return httpx.post(f"{base}/webhooks/kazoo", params={"token": KAZOO_TOKEN}, content=leg_json,
+                          headers={"content-type": "application/json"})  # fmt: skip
+
+    assert post_json().json() == {"status": "duplicate"}
+    for key in redis_client.scan_iter("cdr-ingest:dedupe:*"):
+        redis_client.delete(key)
+    assert (r := post_json()).status_code == 200 and r.json()["status"] == "queued"
+
+    def json_copy_merged() -> bool:
+        row = reader.get(leg_id)
+        return row is not None and row.cdr.extra.get("call_forwarded") is False  # a JSON boolean, not form "false"
+
+    wait_until(json_copy_merged, what="the JSON copy of the Kazoo leg")
+    assert reader.count() == 4

@@ -95,7 +95,7 @@ def settle(ledger: Ledger, database: str, numbers: set[int], timeout_s: float = 
 
 def test_redis_stopped_mid_stream(stack: Stack, redis_server: RedisServer, database: str) -> None:
     """Redis stops a third into the stream and restarts 5 s later: the spool answers 202 meanwhile, nothing is lost."""
-    stack.worker()
+    worker = stack.worker()
     ledger = Ledger("redis stopped 5 s")
     numbers = list(range(300))
     down_at = {"t": 0.0}
@@ -113,6 +113,7 @@ def test_redis_stopped_mid_stream(stack: Stack, redis_server: RedisServer, datab
     ledger.notes["spooled"] = spooled
     settle(ledger, database, set(numbers))
     assert spooled > 0 and ledger.outcomes["accepted"] == len(numbers)
+    assert worker.poll() is None, "the worker must ride out the Redis outage, not exit"
 
 
 def test_worker_killed_mid_batch(stack: Stack, redis_server: RedisServer, database: str) -> None:

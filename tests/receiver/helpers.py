@@ -1,12 +1,26 @@
-"""Signing helpers for receiver tests."""
+"""Signing helpers for receiver tests: each vendor's scheme written out independently of
+``receiver/auth.py``, so a test signs the way the vendor does."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
-from tests.conftest import CALLR_SECRET
+import redis
+
+from tests.conftest import CALLR_SECRET, PUBLIC_BASE, SINCH_KEY, SINCH_SECRET, VOBIZ_SECRET, VOBIZ_TOKEN
+from workers.envelope import Envelope
+from workers.queue import ingest_queue
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def queued(redis_client: redis.Redis, settings_queue: str = "cdr-ingest") -> list[Envelope]:
+    """The envelopes waiting on the ingest queue."""
+    queue = ingest_queue(redis_client, settings_queue)
+    return [Envelope.from_dict(e) for job in queue.get_jobs() for e in job.args[0]]
 
 
 def callr_signature(body: bytes, secret: str = CALLR_SECRET, algo: str = "sha256") -> str:
@@ -15,3 +29,47 @@ def callr_signature(body: bytes, secret: str = CALLR_SECRET, algo: str = "sha256
 
 def callr_headers(body: bytes, secret: str = CALLR_SECRET, algo: str = "sha256") -> dict[str, str]:
     return {"content-type": "application/json", "x-callr-hmacsignature": callr_signature(body, secret, algo)}
+
+
+def vobiz_headers(body: bytes, secret: str = VOBIZ_SECRET) -> dict[str, str]:
+    """Trunk webhook: hex HMAC-SHA256 of the raw body."""
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"content-type": "application/json", "x-vobiz-signature": signature}
+
+
+def vobiz_v3(url: str, nonce: str, token: str = VOBIZ_TOKEN) -> str:
+    """base64(HMAC-SHA256(token, url-without-query + "." + nonce))."""
+    base = url.split("?", 1)[0]
+    return base64.b64encode(hmac.new(token.encode(), f"{base}.{nonce}".encode(), hashlib.sha256).digest()).decode()
+
+
+def vobiz_v3_headers(
+    nonce: str,
+    *,
+    token: str = VOBIZ_TOKEN,
+    url: str = f"{PUBLIC_BASE}/webhooks/vobiz-callback",
+    header: str = "x-vobiz-signature-v3",
+    content_type: str = FORM,
+) -> dict[str, str]:
+    return {"content-type": content_type, header: vobiz_v3(url, nonce, token), "x-vobiz-signature-v3-nonce": nonce}
+
+
+def sinch_signature(
+    body: bytes, *, timestamp: str, path: str, content_type: str = "application/json", secret: str = SINCH_SECRET
+) -> str:
+    md5 = base64.b64encode(hashlib.md5(body).digest()).decode() if body else ""
+    to_sign = f"POST\n{md5}\n{content_type}\nx-timestamp:{timestamp}\n{path}"
+    return base64.b64encode(hmac.new(base64.b64decode(secret), to_sign.encode(), hashlib.sha256).digest()).decode()
+
+
+def sinch_headers(
+    body: bytes,
+    *,
+    path: str = "/webhooks/sinch",
+    timestamp: str | None = None,
+    key: str = SINCH_KEY,
+    secret: str = SINCH_SECRET,
+) -> dict[str, str]:
+    stamp = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    signature = sinch_signature(body, timestamp=stamp, path=path, secret=secret)
+    return {"content-type": "application/json", "x-timestamp": stamp, "authorization": f"Application {key}:{signature}"}

@@ -4,49 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from tests.conftest import CALLR_TOKEN, PAYLOADS
-from tests.receiver.helpers import callr_headers
+from tests.receiver.helpers import callr_headers, queued
 from workers.envelope import Envelope
-from workers.queue import ingest_queue
-from workers.settings import Settings
 
 V2 = (PAYLOADS / "callr" / "webhook_v2_inbound_answered.json").read_bytes()
 ACTIONS = (PAYLOADS / "callr" / "actions_push.json").read_bytes()
-
-
-@pytest.fixture
-def client_for(
-    make_settings: Callable[..., Settings], redis_client: redis.Redis
-) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
-
-    def make(**env: Any) -> TestClient:
-        client = TestClient(create_app(make_settings(**env)), raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(client_for: Callable[..., TestClient]) -> TestClient:
-    return client_for()
-
-
-def queued(redis_client: redis.Redis, settings_queue: str = "cdr-ingest") -> list[Envelope]:
-    queue = ingest_queue(redis_client, settings_queue)
-    return [Envelope.from_dict(e) for job in queue.get_jobs() for e in job.args[0]]
 
 
 def test_webhook_accepted_and_queued(client: TestClient, redis_client: redis.Redis) -> None:

@@ -99,3 +99,58 @@ def test_duplicate_account_refused(tmp_path: Path) -> None:
     cfg.write_text('[[accounts]]\nvendor = "callr"\nid = "default"\n')
     with pytest.raises(ConfigError, match="twice"):
         load_settings({"CDR_INGEST_CONFIG": str(cfg), "CALLR_WEBHOOK_SECRET": "x"})
+
+
+def test_push_vendors_from_env() -> None:
+    """VOBIZ_*, SINCH_*, KAZOO_* make one account each, with their secrets by purpose and no default currency."""
+    s = load_settings(
+        {
+            "VOBIZ_AUTH_ID": "MA_1",
+            "VOBIZ_WEBHOOK_SECRET": "w",
+            "VOBIZ_AUTH_TOKEN": "t",
+            "VOBIZ_MAIN_AUTH_TOKEN": "m",
+            "VOBIZ_DEFAULT_REGION": "IN",
+            "SINCH_APP_KEY": "key",
+            "SINCH_APP_SECRET": "c2VjcmV0",
+            "KAZOO_ACCOUNT_ID": "acc",
+            "KAZOO_WEBHOOK_TOKEN": "k",
+            "KAZOO_API_URL": "http://kazoo:8000/v2",
+        }
+    )
+    (vobiz,) = s.accounts_for("vobiz")
+    assert (vobiz.id, vobiz.region, vobiz.currency) == ("MA_1", "IN", None)
+    secrets = {p: [x.reveal() for x in vobiz.secrets_for(p)] for p in ("webhook", "callback", "callback_main", "api")}
+    assert secrets == {"webhook": ["w"], "callback": ["t"], "callback_main": ["m"], "api": ["t"]}
+    assert (vobiz.option("api_url"), vobiz.option("timezone")) == ("https://api.vobiz.ai/api/v1", "UTC")
+    (sinch,) = s.accounts_for("sinch")
+    assert (sinch.id, sinch.secrets_for("app")[0].reveal()) == ("key", "c2VjcmV0")
+    (kazoo,) = s.accounts_for("kazoo")
+    assert (kazoo.id, kazoo.option("api_url"), kazoo.secrets_for("webhook")[0].reveal()) == (
+        "acc",
+        "http://kazoo:8000/v2",
+        "k",
+    )
+
+
+def test_public_base_url_and_nonce_window() -> None:
+    """PUBLIC_BASE_URL loses its trailing slash; NONCE_WINDOW_S defaults to a day."""
+    s = load_settings({"PUBLIC_BASE_URL": "https://cdr.example.com/ingest/"})
+    assert (s.public_base_url, s.nonce_window_s) == ("https://cdr.example.com/ingest", 86400)
+    assert load_settings({}).public_base_url is None
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"PUBLIC_BASE_URL": "cdr.example.com"}, "PUBLIC_BASE_URL"),
+        ({"PUBLIC_BASE_URL": "https://cdr.example.com/?x=1"}, "PUBLIC_BASE_URL"),
+        ({"NONCE_WINDOW_S": "soon"}, "NONCE_WINDOW_S"),
+        ({"SINCH_APP_SECRET": "c2VjcmV0"}, "SINCH_APP_KEY"),
+        ({"SINCH_APP_KEY": "k", "SINCH_APP_SECRET": "not base64!"}, "SINCH_APP_SECRET"),
+        ({"VOBIZ_AUTH_TOKEN": "t", "VOBIZ_TIMEZONE": "Mars/Olympus"}, "timezone"),
+    ],
+)
+def test_bad_push_settings_name_the_variable(env: dict[str, str], name: str) -> None:
+    """A bad push-source value raises ConfigError naming what to fix."""
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)

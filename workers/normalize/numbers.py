@@ -2,7 +2,8 @@
 
 A value that is a phone number becomes ``+<digits>``; a SIP URI, a user id or anything else that
 is not a number is kept as it came; an empty value becomes ``None``. A number written without
-``+`` is only read as national when the account has a default region.
+``+`` is only read as national when the account has a default region, unless the vendor documents
+that its numbers carry the country code without ``+`` (``international=True``, Plivo-style).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import phonenumbers
 _SEPARATORS = str.maketrans("", "", " -.()/\t")
 
 
-def to_e164(raw: str | int | None, region: str | None = None) -> str | None:
+def to_e164(raw: str | int | None, region: str | None = None, *, international: bool = False) -> str | None:
+    """E.164 for a phone number; with ``international``, ``14155550100`` is read as ``+14155550100``
+    (a number starting with 0 is national whatever the vendor says, and falls back to ``region``)."""
     if raw is None:
         return None
-    return _to_e164(str(raw), region)
+    return _to_e164(str(raw), region, international)
 
 
 @lru_cache(maxsize=65536)  # DIDs and frequent callers repeat; phonenumbers.parse is the costly part
-def _to_e164(raw: str, region: str | None) -> str | None:
+def _to_e164(raw: str, region: str | None, international: bool) -> str | None:
     text = raw.strip()
     if not text:
         return None
@@ -34,6 +37,10 @@ def _to_e164(raw: str, region: str | None) -> str | None:
         return text
     if compact.startswith("+"):
         return _format(compact, None) or text
+    if international and not compact.startswith("0"):
+        formatted = _format("+" + compact, None)
+        if formatted:
+            return formatted
     if region:
         return _format(compact, region.upper()) or text
     return text
@@ -47,3 +54,15 @@ def _format(number: str, region: str | None) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def sip_user(value: str | None) -> str | None:
+    """The user part of a SIP address: ``sip:+1555@host;x=y`` or ``+1555@host`` → ``+1555``;
+    a value without ``@`` is returned as it came; empty → None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if "@" in text:
+        text = text.split("@", 1)[0]
+        text = text.split(":", 1)[1] if text.lower().startswith(("sip:", "sips:", "tel:")) else text
+    return text.strip() or None

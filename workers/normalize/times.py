@@ -2,13 +2,14 @@
 
 Handles ISO 8601 with or without a zone (a missing zone means UTC, as Sinch advises), 7-digit
 fractions (Sinch), space- and underscore-separated forms (Callr v1, Kazoo ``datetime``), unix
-seconds and Kazoo's Gregorian seconds.
+seconds and Kazoo's Gregorian seconds. A vendor whose zone-less times are local (Vobiz console
+time) passes the zone to read them in.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 # Kazoo counts seconds from 0000-01-01 (core/kazoo_stdlib/include/kz_types.hrl).
 UNIX_EPOCH_IN_GREGORIAN = 62_167_219_200
@@ -17,8 +18,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO-like timestamp string → aware UTC datetime; empty → None; garbage → ValueError."""
+def parse_time(value: str | None, naive_tz: tzinfo = UTC) -> datetime | None:
+    """An ISO-like timestamp string → aware UTC datetime; empty → None; garbage → ValueError.
+    A value without a zone is read in ``naive_tz`` (UTC unless the vendor says otherwise)."""
     if value is None:
         return None
     text = value.strip()
@@ -31,14 +33,21 @@ def parse_time(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"not a timestamp: {value!r}") from None
-    return as_utc(parsed)
+    return as_utc(parsed, naive_tz)
 
 
-def as_utc(value: datetime) -> datetime:
-    """A naive datetime is taken as UTC; an aware one is converted to UTC."""
+def as_utc(value: datetime, naive_tz: tzinfo = UTC) -> datetime:
+    """A naive datetime is taken as ``naive_tz`` (UTC by default); an aware one is converted to UTC."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+        value = value.replace(tzinfo=naive_tz)
     return value.astimezone(UTC)
+
+
+def before(moment: datetime | None, seconds: int | None) -> datetime | None:
+    """``seconds`` before ``moment`` (a start from an end and a duration); None if either is unknown."""
+    if moment is None or seconds is None:
+        return None
+    return moment - timedelta(seconds=seconds)
 
 
 def from_unix(seconds: int | float | str) -> datetime:

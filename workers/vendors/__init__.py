@@ -46,7 +46,16 @@ class Feed(Protocol):
     def to_cdr(self, record: Record, *, account: Account, received_at: datetime) -> CDR: ...
 
 
-FEED_MODULES = ("callr.webhook", "callr.actions", "callr.export", "callr.jsonrpc")
+FEED_MODULES = (
+    "callr.webhook",
+    "callr.actions",
+    "callr.export",
+    "callr.jsonrpc",
+    "vobiz.trunk",
+    "vobiz.callback",
+    "sinch.dice",
+    "kazoo.webhook",
+)
 
 
 @functools.cache

@@ -6,13 +6,14 @@ Every feed adapter reads through ``Fields`` so "what went wrong" always says whi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from workers.errors import PayloadError
-from workers.normalize.money import to_decimal
-from workers.normalize.times import parse_time
+from workers.normalize.money import to_currency, to_decimal
+from workers.normalize.times import from_gregorian, parse_time
+from workers.vendors import Ignored
 
 
 class Fields:
@@ -43,6 +44,18 @@ class Fields:
         if value is None:
             raise self._fail(key, "required")
         return value
+
+    def unless_event(self, key: str, wanted: str) -> Ignored | None:
+        """None when ``key`` names the event that carries the CDR (any case); ``Ignored`` for any
+        other event; ``PayloadError`` naming ``key`` when the payload names no event."""
+        event = self.text(key)
+        if event is None:
+            raise self._fail(key, "required (the event's name)")
+        return None if event.lower() == wanted.lower() else Ignored(f"event {event} carries no CDR")
+
+    def first_key(self, *keys: str) -> str:
+        """The first of several spellings of one field present in the record (else the first)."""
+        return next((k for k in keys if self.data.get(k) is not None), keys[0])
 
     def identifier(self, key: str) -> str:
         """A required id that may be a (big) integer or a string; kept as exact text."""
@@ -99,14 +112,29 @@ class Fields:
             return False
         raise self._fail(key, f"expected a boolean, got {value!r}")
 
-    def time(self, key: str) -> datetime | None:
+    def time(self, key: str, naive_tz: tzinfo = UTC) -> datetime | None:
         value = self.data.get(key)
         if value is None:
             return None
         if not isinstance(value, str):
             raise self._fail(key, f"expected a timestamp string, got {value!r}")
         try:
-            return parse_time(value)
+            return parse_time(value, naive_tz)
+        except ValueError as e:
+            raise self._fail(key, str(e)) from None
+
+    def gregorian(self, key: str) -> datetime | None:
+        """Kazoo Gregorian seconds, as an integer or a string of digits."""
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+            raise self._fail(key, f"expected Gregorian seconds, got {value!r}")
+        return from_gregorian(value)
+
+    def currency(self, key: str) -> str | None:
+        try:
+            return to_currency(self.text(key))
         except ValueError as e:
             raise self._fail(key, str(e)) from None
 

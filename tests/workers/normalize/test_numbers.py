@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.normalize.numbers import to_e164
+from workers.normalize.numbers import sip_user, to_e164
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,54 @@ def test_idempotent(raw: str, region: str | None) -> None:
 def test_never_empty_string(raw: str, region: str | None) -> None:
     """The result is None or non-empty text: "" is never stored as a number."""
     assert to_e164(raw, region) != ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("14155550100", None, "+14155550100"),
+        ("14155550100", "IN", "+14155550100"),
+        ("919876543210", "IN", "+919876543210"),
+        ("09876543210", "IN", "+919876543210"),
+        ("09876543210", None, "09876543210"),
+        ("+33612345678", "IN", "+33612345678"),
+        ("12", "IN", "12"),
+        ("sip:100@pbx", "IN", "sip:100@pbx"),
+    ],
+)
+def test_international_without_plus(raw: str, region: str | None, expected: str) -> None:
+    """Numbers documented as carrying their country code read as +<digits>; a 0-prefixed one is national."""
+    assert to_e164(raw, region, international=True) == expected
+
+
+@given(numbers, st.sampled_from([None, "FR", "US", "IN"]))
+def test_international_idempotent_and_never_empty(raw: str, region: str | None) -> None:
+    """The international reading is idempotent and never yields "" either."""
+    once = to_e164(raw, region, international=True)
+    assert once != ""
+    assert to_e164(once, region, international=True) == once
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+15552345678@matrix.test.com", "+15552345678"),
+        ("sip:2001@acme.example.com;transport=tcp", "2001"),
+        ("SIPS:alice@example.com", "alice"),
+        ("+15552345678", "+15552345678"),
+        ("@realm", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_sip_user(value: str | None, expected: str | None) -> None:
+    """The user part of a SIP address (Kazoo request/to/from); anything without @ as it came."""
+    assert sip_user(value) == expected
+
+
+@given(st.text(max_size=40))
+def test_sip_user_idempotent(value: str) -> None:
+    """Taking the user part twice changes nothing, and the result is never empty text."""
+    once = sip_user(value)
+    assert once != ""
+    assert sip_user(once) == once

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.normalize.times import UNIX_EPOCH_IN_GREGORIAN, format_utc, from_gregorian, from_unix, parse_time
+from workers.normalize.times import (
+    UNIX_EPOCH_IN_GREGORIAN,
+    as_utc,
+    before,
+    format_utc,
+    from_gregorian,
+    from_unix,
+    parse_time,
+)
+
+# Zones without daylight saving, so every wall time exists exactly once.
+ZONES = ["UTC", "Asia/Kolkata", "Asia/Tokyo", "America/Phoenix"]
 
 
 @pytest.mark.parametrize(
@@ -75,3 +87,30 @@ def test_naive_is_taken_as_utc(value: datetime) -> None:
 def test_format_sorts_like_instants(a: datetime, b: datetime) -> None:
     """The fixed-width text SQLite stores sorts exactly like the instants."""
     assert (format_utc(a) < format_utc(b)) == (a < b)
+
+
+def test_naive_time_in_a_given_zone() -> None:
+    """A zone-less time is read in the zone passed (Vobiz console time); an explicit zone still wins."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    assert parse_time("2026-03-25 15:30:00", kolkata) == datetime(2026, 3, 25, 10, 0, tzinfo=UTC)
+    assert parse_time("2026-03-25T15:30:00Z", kolkata) == datetime(2026, 3, 25, 15, 30, tzinfo=UTC)
+
+
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)), st.sampled_from(ZONES))
+def test_naive_in_zone_is_utc_and_round_trips(value: datetime, zone: str) -> None:
+    """Reading a local wall time in its zone gives an aware UTC instant showing that wall time there."""
+    parsed = parse_time(value.isoformat(), ZoneInfo(zone))
+    assert parsed is not None and parsed.tzinfo is UTC
+    assert parsed.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == value
+
+
+@given(aware, st.one_of(st.none(), st.integers(min_value=0, max_value=10**7)))
+def test_before(moment: datetime, seconds: int | None) -> None:
+    """before() is the moment minus the seconds, stays UTC-aware, and is None when the seconds are unknown."""
+    result = before(as_utc(moment), seconds)
+    if seconds is None:
+        assert result is None
+    else:
+        assert result is not None and result.tzinfo is UTC
+        assert result + timedelta(seconds=seconds) == moment
+    assert before(None, seconds) is None

@@ -1,0 +1,1 @@
+"""Sinch Voice: DiCE callbacks (shared/vendors.md §4)."""

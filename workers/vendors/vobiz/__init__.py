@@ -1,0 +1,1 @@
+"""Vobiz: SIP-trunk webhooks and Plivo-style application callbacks (shared/vendors.md §2)."""
