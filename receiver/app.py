@@ -14,20 +14,27 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route as HttpRoute
 
-from receiver import errors
+from receiver import errors, openapi
 from receiver.acceptor import Acceptor, DurableSink
 from receiver.dedupe import Dedupe
 from receiver.feeds import ROUTES
-from receiver.health import healthz, readyz_endpoint
+from receiver.health import healthz, metrics_endpoint, readyz_endpoint
 from receiver.ingest import IngestContext, IngestEndpoint
 from receiver.nonces import Nonces
+from receiver.read_api import ReadApi
 from receiver.spool import Spool
+from workers import metrics
 from workers.envelope import Envelope
 from workers.logs import configure_logging
 from workers.queue import enqueue_envelopes, ingest_queue, redis_connection
 from workers.settings import Settings, load_settings
+from workers.stats import queue_depths
+from workers.store import open_store
+from workers.store.reads import CdrReader
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -47,6 +54,12 @@ def create_app(settings: Settings) -> Starlette:
     spool = Spool(Path(settings.spool_dir), settings.spool_max_bytes)
     acceptor = Acceptor(DurableSink(enqueue, spool, ping, Dedupe(sync_redis, settings.dedupe_window_s)))
     ctx = IngestContext(settings, acceptor, Nonces(async_redis, settings.nonce_window_s))
+    # The read API opens the store only when enabled; the webhooks never need it.
+    reader = CdrReader(open_store(settings.database_url)) if settings.read_api_token else None
+    spec = openapi.document()
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(spec)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -57,11 +70,25 @@ def create_app(settings: Settings) -> Starlette:
             await acceptor.close()
             await async_redis.aclose()
             sync_redis.close()
+            if reader is not None:
+                reader.store.close()
+            metrics.process_exit(settings)
 
     routes = [HttpRoute(r.path, IngestEndpoint(r, ctx).handle, methods=["POST"]) for r in ROUTES]
     routes += [
         HttpRoute("/healthz", healthz, methods=["GET"]),
         HttpRoute("/readyz", readyz_endpoint(async_redis, spool), methods=["GET"]),
+        HttpRoute(
+            "/metrics",
+            metrics_endpoint(
+                settings,
+                metrics.QueueCollector(settings.queue_name, lambda: queue_depths(queue)),
+                metrics.SpoolCollector(spool.state),
+            ),
+            methods=["GET"],
+        ),
+        HttpRoute("/openapi.json", openapi_json, methods=["GET"]),
+        *ReadApi(reader, settings.read_api_token).routes(),
     ]
     return Starlette(
         routes=routes,
@@ -76,5 +103,5 @@ def create_app(settings: Settings) -> Starlette:
 
 def from_env() -> Starlette:
     settings = load_settings()
-    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, mask_phone_numbers=settings.log_mask_numbers)
     return create_app(settings)

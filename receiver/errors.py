@@ -22,6 +22,14 @@ class UnsupportedMediaType(CdrIngestError):
     pass
 
 
+class InvalidQuery(CdrIngestError):
+    """A read API query parameter is wrong (400), e.g. an unknown status or a bad cursor."""
+
+
+class NotFound(CdrIngestError):
+    """The read API has no such row."""
+
+
 class RateLimited(CdrIngestError):
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)
@@ -37,8 +45,10 @@ def describe(exc: Exception) -> tuple[int, str]:
         return 401, "unauthorized"
     if isinstance(exc, PayloadError):
         return (400, "malformed") if exc.malformed else (422, "not_a_cdr")
-    if isinstance(exc, SourceDisabled):
+    if isinstance(exc, SourceDisabled | NotFound):
         return 404, "not_found"
+    if isinstance(exc, InvalidQuery):
+        return 400, "invalid_query"
     if isinstance(exc, BodyTooLarge):
         return 413, "too_large"
     if isinstance(exc, UnsupportedMediaType):

@@ -1,4 +1,5 @@
-"""Probes: ``/healthz`` (the process runs) and ``/readyz`` (Redis answers; the spool is reported)."""
+"""Probes and metrics: ``/healthz`` (the process runs), ``/readyz`` (Redis answers; the spool is
+reported), ``/metrics``."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from collections.abc import Awaitable, Callable
 
 import redis
 import redis.asyncio as aioredis
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from receiver.spool import Spool
+from workers import metrics
+from workers.settings import Settings
 
 
 async def healthz(request: Request) -> Response:
@@ -32,3 +37,13 @@ def readyz_endpoint(client: aioredis.Redis, spool: Spool) -> Callable[[Request],
         return JSONResponse(body | {"status": "ready", "redis": "up"})
 
     return readyz
+
+
+def metrics_endpoint(settings: Settings, *extra: Collector) -> Callable[[Request], Awaitable[Response]]:
+    """Prometheus text; collecting reads files and Redis, so it runs in the thread pool."""
+
+    async def metrics_page(request: Request) -> Response:
+        body = await run_in_threadpool(metrics.exposition, settings, extra)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return metrics_page

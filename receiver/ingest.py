@@ -9,10 +9,12 @@ A payload that authenticates but is not a CDR is still enqueued, so the worker q
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,6 +25,7 @@ from receiver.dedupe import dedupe_key
 from receiver.errors import SourceDisabled, UnsupportedMediaType, describe, error_response
 from receiver.feeds import Route
 from receiver.nonces import Nonces
+from workers import metrics
 from workers.bodies import decode, media_type
 from workers.envelope import Envelope, kept_headers
 from workers.errors import CdrIngestError, PayloadError, TransientError
@@ -50,12 +53,20 @@ class IngestEndpoint:
         self.accounts = route.accounts(ctx.settings)
 
     async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
         try:
-            return await self._handle(request)
+            response = await self._handle(request)
         except CdrIngestError as e:
             status, code = describe(e)
             log.info("ingest.rejected", feed=self.route.feed, status=status, error=code, detail=str(e))
+            metrics.observe_delivery(self.route.feed, code)
             return error_response(e)
+        outcome = orjson.loads(response.body)["status"]  # queued (202, or 200 for Kazoo), duplicate, ignored
+        if outcome == "queued":
+            metrics.observe_delivery(self.route.feed, "accepted", time.perf_counter() - started)
+        else:
+            metrics.observe_delivery(self.route.feed, outcome)
+        return response
 
     async def _authenticated(self, request: Request) -> tuple[Account, Envelope, str | None]:
         """The account, the envelope, and the nonce claimed for this request (if its route has one)."""

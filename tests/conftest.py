@@ -14,6 +14,7 @@ import pytest
 import redis
 import structlog
 
+from workers import jobs
 from workers.settings import Settings, load_settings
 from workers.store import SqlStore, open_store
 
@@ -156,6 +157,23 @@ def make_settings(redis_url: str, sqlite_url: str, tmp_path: Path) -> Callable[.
         return load_settings(base)
 
     return make
+
+
+@pytest.fixture
+def runtime(
+    make_settings: Callable[..., Settings], database_url: str, redis_client: redis.Redis
+) -> Iterator[jobs.Runtime]:
+    """A worker's runtime (settings, a migrated store on each back end) installed for ``jobs.ingest``."""
+    from datetime import UTC, datetime
+
+    settings = make_settings(DATABASE_URL=database_url)
+    store = open_store(database_url)
+    store.migrate(now=datetime.now(UTC))
+    rt = jobs.Runtime(settings=settings, store=store)
+    jobs.configure(rt)
+    yield rt
+    jobs.configure(None)
+    store.close()
 
 
 @pytest.fixture(autouse=True)

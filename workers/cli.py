@@ -114,6 +114,22 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
     return code
 
 
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import stats
+    from workers.queue import ingest_queue, redis_connection
+    from workers.store import open_store
+
+    store = open_store(settings.database_url)
+    connection = redis_connection(settings.redis_url, timeout_s=2.0)
+    try:
+        collected = stats.collect(store, ingest_queue(connection, settings.queue_name))
+    finally:
+        store.close()
+        connection.close()
+    print(stats.to_json(collected) if args.json else stats.render_table(collected).rstrip("\n"))
+    return 0
+
+
 def cmd_quarantine(settings: Settings, args: argparse.Namespace) -> int:
     from workers import admin
     from workers.store import open_store
@@ -172,6 +188,7 @@ COMMANDS = {
     "migrate": cmd_migrate,
     "quarantine": cmd_quarantine,
     "failed": cmd_failed,
+    "stats": cmd_stats,
 }
 COMMANDS.update(poller_commands.COMMANDS)
 
@@ -193,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     failed.add_argument("action", choices=["list", "requeue"])
     failed.add_argument("ids", nargs="*", help="job ids (default: every failed job)")
     failed.add_argument("--json", action="store_true", help="list: JSON output")
+    stats = sub.add_parser("stats", help="counts per vendor, source and status; queue depths; poller checkpoints")
+    stats.add_argument("--json", action="store_true", help="JSON instead of a table")
     poller_commands.add_parsers(sub)
     return parser
 
@@ -204,7 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"cdr-ingest: configuration error: {e}", file=sys.stderr)
         return 2
-    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, mask_phone_numbers=settings.log_mask_numbers)
+    if settings.prometheus_multiproc_dir:  # prometheus-client writes there as soon as it is imported
+        Path(settings.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
     try:
         return COMMANDS[args.command](settings, args)
     except ConfigError as e:

@@ -8,6 +8,7 @@ a store or Redis failure is transient, so the job raises and RQ's ``Retry`` appl
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from workers import metrics
 from workers.bodies import decode
 from workers.envelope import Envelope, new_ingest_id
 from workers.errors import PayloadError, TransientError
@@ -82,6 +84,7 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     started = time.perf_counter()
     accepted: list[tuple[Envelope, Delivery]] = []
     quarantined = ignored = 0
+    outcomes: Counter[tuple[str, str]] = Counter()
     for item in batch:
         envelope, invalid = _envelope_or_stand_in(item)
         try:
@@ -91,18 +94,22 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         except PayloadError as e:
             rt.store.quarantine(envelope, str(e), now=datetime.now(UTC))
             quarantined += 1
+            outcomes[envelope.feed, "quarantined"] += 1
             log.warning("cdr.quarantined", feed=envelope.feed, account=envelope.account,
                         ingest_id=envelope.ingest_id, reason=str(e))  # fmt: skip
             continue
         if delivery is None:
             ignored += 1
+            outcomes[envelope.feed, "ignored"] += 1
             continue
         accepted.append((envelope, delivery))
     deliveries = [d for _, d in accepted]
     try:
-        rows = rt.store.upsert(deliveries, now=datetime.now(UTC))
+        with metrics.STORE_WRITE_SECONDS.time():
+            rows = rt.store.upsert(deliveries, now=datetime.now(UTC))
     except TransientError as e:
         log.error("ingest.store_failed", deliveries=len(deliveries), error=str(e), outcome="retry")
+        metrics.observe_job("failed")
         raise
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     stored_at = datetime.now(UTC)
@@ -116,10 +123,15 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
             call_id=d.cdr.call_id,
             ingest_id=d.ingest_id,
             status=str(row.cdr.status),
+            direction=str(row.cdr.direction),
+            from_number=row.cdr.from_number,
+            to_number=row.cdr.to_number,
             sources=",".join(sorted(row.sources)),
             age_ms=round((stored_at - d.received_at).total_seconds() * 1000, 1),
             batch_ms=elapsed_ms,
         )
+    outcomes.update((envelope.feed, "stored") for envelope, _ in accepted)
+    metrics.observe_job("processed", outcomes)
     return {"stored": len(deliveries), "quarantined": quarantined, "ignored": ignored}
 
 

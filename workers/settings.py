@@ -76,6 +76,10 @@ class Settings:
     log_format: str = "auto"
     log_level: str = "INFO"
     read_api_token: Secret | None = None
+    log_mask_numbers: bool = False
+    prometheus_multiproc_dir: str | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     accounts: tuple[Account, ...] = ()
     # The scheme://host[/prefix] vendors call when a proxy sits in front: the URL Vobiz signs.
     public_base_url: str | None = None
@@ -164,6 +168,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=_choice(env, "LOG_FORMAT", Settings.log_format, ("auto", "json", "console")),
         log_level=env.get("LOG_LEVEL", Settings.log_level).upper(),
         read_api_token=_secret(env, "READ_API_TOKEN"),
+        log_mask_numbers=_bool(env, "LOG_MASK_NUMBERS"),
+        prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        metrics_host=env.get("METRICS_HOST", Settings.metrics_host),
+        metrics_port=_int(env, "METRICS_PORT", Settings.metrics_port),
         accounts=tuple(accounts),
         public_base_url=_base_url(env, "PUBLIC_BASE_URL"),
         nonce_window_s=_int(env, "NONCE_WINDOW_S", Settings.nonce_window_s),
@@ -181,6 +189,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0 (true/false), got {value!r}")
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:

@@ -10,7 +10,9 @@ expires. Two RQ defaults are changed so that this happens within a bounded time:
 - the entry expires ``JOB_TIMEOUT_S + 10`` s after the job started (RQ adds 60): a job cannot
   outlive its timeout, the death penalty stops it;
 - the maintenance lock lasts ``max(10, 3 × WORKER_MAINTENANCE_S)`` s (RQ: 899): a worker killed
-  while holding it would otherwise stop every other worker's maintenance for 15 minutes.
+  while holding it would otherwise stop every other worker's maintenance for 15 minutes;
+- an idle worker wakes from its blocking dequeue every ``WORKER_MAINTENANCE_S`` (RQ: 405 s), since
+  RQ runs maintenance only between dequeues.
 So an abandoned job runs again within JOB_TIMEOUT_S + 10 + WORKER_MAINTENANCE_S seconds, plus the
 lock time when the dead worker held the lock: 100 s, at worst 190 s, with the defaults. A job
 killed in the instant between leaving the queue and starting is RQ's "intermediate queue" case,
@@ -28,7 +30,7 @@ import redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from workers import jobs
+from workers import jobs, metrics
 from workers.logs import get_logger
 from workers.queue import JOB_TIMEOUT_S, OrjsonSerializer, redis_connection
 from workers.settings import Settings
@@ -47,6 +49,13 @@ class IngestQueue(Queue):
 
 
 class IngestWorker(SimpleWorker):
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ blocks an idle worker in BLPOP for worker_ttl - 15 s (405 s) and runs maintenance only
+        # between dequeues: wake up each maintenance interval so an idle worker still recovers
+        # the jobs of a dead one.
+        return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
+
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else JOB_TIMEOUT_S
         return int(timeout) + ABANDON_GRACE_S
@@ -67,6 +76,7 @@ def build_worker(settings: Settings, connection: redis.Redis, name: str | None =
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
+    metrics.serve_own(settings)
     store = open_store(settings.database_url)
     jobs.configure(jobs.Runtime(settings=settings, store=store))
     try:
@@ -83,3 +93,4 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     finally:
         jobs.configure(None)
         store.close()
+        metrics.process_exit(settings)

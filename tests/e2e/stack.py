@@ -14,7 +14,21 @@ from typing import IO
 
 import httpx
 
+from tests.conftest import CALLR_SECRET, CALLR_TOKEN
 from workers.services import free_port
+
+
+def stack_env(redis_url: str, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a test stack: Callr webhook and Actions enabled for account acct1, JSON logs."""
+    return {
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "CALLR_WEBHOOK_SECRET": CALLR_SECRET,
+        "CALLR_ACTIONS_TOKEN": CALLR_TOKEN,
+        "CALLR_ACCOUNT_SID": "acct1",
+        "LOG_FORMAT": "json",
+        **extra,
+    }
 
 
 def cli(*args: str) -> list[str]:

@@ -10,8 +10,8 @@ import orjson
 import pytest
 import redis
 
-from tests.conftest import CALLR_SECRET, CALLR_TOKEN, KAZOO_ACCOUNT, KAZOO_TOKEN, PAYLOADS, PUSH_ENV, SINCH_KEY
-from tests.e2e.stack import Stack, running_stack, wait_until
+from tests.conftest import CALLR_TOKEN, KAZOO_ACCOUNT, KAZOO_TOKEN, PAYLOADS, PUSH_ENV, SINCH_KEY
+from tests.e2e.stack import Stack, running_stack, stack_env, wait_until
 from tests.receiver.helpers import FORM, callr_headers, sinch_headers, vobiz_headers, vobiz_v3_headers
 from workers.cdr import Source, Status
 from workers.queue import ingest_queue
@@ -25,17 +25,9 @@ CALL_ID = "callr:acct1:240711945874"
 
 @pytest.fixture
 def stack(database_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Stack]:
-    env = {
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": database_url,
-        "CALLR_WEBHOOK_SECRET": CALLR_SECRET,
-        "CALLR_ACTIONS_TOKEN": CALLR_TOKEN,
-        "CALLR_ACCOUNT_SID": "acct1",
-        "LOG_FORMAT": "json",
-        "SPOOL_DIR": str(tmp_path / "spool"),
-        **PUSH_ENV,
-    }
-    with running_stack(env, tmp_path) as s:
+    with running_stack(
+        stack_env(redis_url, database_url, SPOOL_DIR=str(tmp_path / "spool"), **PUSH_ENV), tmp_path
+    ) as s:
         s.serve()
         s.worker()
         yield s

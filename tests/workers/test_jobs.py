@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,22 +15,6 @@ from workers import jobs
 from workers.envelope import Envelope
 from workers.errors import TransientError
 from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
-from workers.settings import Settings
-from workers.store import open_store
-
-
-@pytest.fixture
-def runtime(
-    make_settings: Callable[..., Settings], database_url: str, redis_client: redis.Redis
-) -> Iterator[jobs.Runtime]:
-    settings = make_settings(DATABASE_URL=database_url)
-    store = open_store(database_url)
-    store.migrate(now=datetime.now(UTC))
-    rt = jobs.Runtime(settings=settings, store=store)
-    jobs.configure(rt)
-    yield rt
-    jobs.configure(None)
-    store.close()
 
 
 def envelope(name: str, feed: str = "callr.webhook", **over: Any) -> Envelope:

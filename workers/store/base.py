@@ -57,6 +57,10 @@ class SqlStore(PollingQueries, ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def reading(self) -> AbstractContextManager[Any]:
+        """A cursor for reads (the read API, stats); errors become ``TransientError``."""
+        return self._transaction()
+
     # -- schema --------------------------------------------------------------------------------
     def migrate(self, *, now: datetime) -> list[int]:
         """Apply the migrations not yet applied; return their versions."""

@@ -58,6 +58,18 @@ class SqliteStore(SqlStore):
             finally:
                 cur.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """Reads take no write lock (``_transaction`` does), so they never hold up the workers."""
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                yield cur
+            except sqlite3.Error as e:
+                raise TransientError(f"SQLite: {e}") from e
+            finally:
+                cur.close()
+
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
