@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from bench.__main__ import fresh_db, log, queue_idle, stored
+from bench.common import fresh_db, log, queue_idle, stored
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.vendor_api import FakeVendors, create_app, v1_cdr, v2_call
