@@ -10,6 +10,7 @@ import psycopg
 import redis
 
 from tests.faults.servers import PostgresServer
+from workers.inbox import inbox_key
 from workers.queue import ingest_queue
 from workers.store import open_store
 
@@ -46,5 +47,11 @@ def stored(database_url: str) -> int:
 
 
 def queue_idle(r: redis.Redis, name: str) -> bool:
+    """Nothing waiting: inbox empty, no job queued, running or scheduled for a retry."""
     q = ingest_queue(r, name)
-    return q.count == 0 and q.started_job_registry.count == 0
+    return (
+        r.llen(inbox_key(name)) == 0
+        and q.count == 0
+        and q.started_job_registry.count == 0
+        and q.scheduled_job_registry.count == 0
+    )
