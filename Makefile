@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint bench services clean
+.PHONY: install run test check lint bench bench-poller services clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ lint: install
 bench: install services
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(BIN)/python -m bench
+
+# A real backfill (fake vendor API → poller → RQ → workers → PostgreSQL), BENCH_POLLER_ROWS rows per source.
+bench-poller: install services
+	$(BIN)/python -m bench.poller
 
 services:
 	scripts/ensure-services

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 import redis
 import structlog
+from rq import Queue, SimpleWorker
 
 from workers import jobs
 from workers.settings import Settings, load_settings
@@ -174,6 +175,20 @@ def runtime(
     yield rt
     jobs.configure(None)
     store.close()
+
+
+class BurstWorker(SimpleWorker):
+    """A real RQ worker without the command channel: its pubsub thread costs a 1 s join per burst."""
+
+    def subscribe(self) -> None:
+        pass
+
+
+def work(queue: Queue, connection: redis.Redis) -> None:
+    """Run the queue empty in this process, as ``cdr-ingest worker --burst`` would."""
+    from workers.queue import OrjsonSerializer
+
+    BurstWorker([queue], connection=connection, serializer=OrjsonSerializer).work(burst=True)
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from workers.errors import ConfigError
 from workers.logs import configure_logging, get_logger
+from workers.poller import commands as poller_commands
 from workers.settings import Settings, load_settings
 
 log = get_logger("cdr_ingest.cli")
@@ -69,7 +70,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything on one machine: Redis (started if none answers), receiver, one worker."""
+    """Everything on one machine: Redis (started if none answers), receiver, one worker, the poller."""
     from workers.services import redis_answers, start_redis
 
     env = dict(os.environ)
@@ -83,10 +84,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"cdr-ingest run: {settings.redis_url} did not answer; started redis-server at {url}")
     exe = [sys.executable, "-m", "workers.cli"]
     subprocess.run([*exe, "migrate"], env=env, check=True)
-    for command in (["serve"], ["worker"]):
+    for command in (["serve"], ["worker"], ["poll"]):
         children.append(subprocess.Popen([*exe, *command], env=env))
     print(
-        f"cdr-ingest run: receiver on http://{settings.host}:{settings.port}, one worker, store {settings.database_url}"
+        f"cdr-ingest run: receiver on http://{settings.host}:{settings.port}, one worker, the poller,"
+        f" store {settings.database_url}"
     )
     print("cdr-ingest run: Ctrl-C stops everything")
     return _supervise(children)
@@ -195,6 +197,7 @@ COMMANDS = {
     "failed": cmd_failed,
     "stats": cmd_stats,
 }
+COMMANDS.update(poller_commands.COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     failed.add_argument("--json", action="store_true", help="list: JSON output")
     stats = sub.add_parser("stats", help="counts per vendor, source and status; queue depths; poller checkpoints")
     stats.add_argument("--json", action="store_true", help="JSON instead of a table")
+    poller_commands.add_parsers(sub)
     return parser
 
 

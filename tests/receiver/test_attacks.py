@@ -20,7 +20,6 @@ import httpx
 import orjson
 import pytest
 import redis
-from rq import SimpleWorker
 from starlette.testclient import TestClient
 
 from tests.conftest import (
@@ -32,12 +31,13 @@ from tests.conftest import (
     VOBIZ_MAIN_TOKEN,
     VOBIZ_SECRET,
     VOBIZ_TOKEN,
+    work,
 )
 from tests.e2e.stack import Stack, running_stack, stack_env
 from tests.receiver.helpers import ATTACK_LOG, FORM, JSON, SAMPLES, queued, sign, sinch_headers, vobiz_v3_headers
 from tests.receiver.read_helpers import READ_TOKEN, bearer, cdr, dataset, put
 from workers import jobs
-from workers.queue import OrjsonSerializer, ingest_queue
+from workers.queue import ingest_queue
 from workers.settings import Settings
 from workers.store import open_store
 
@@ -198,7 +198,7 @@ def drain(settings: Settings, redis_client: redis.Redis) -> tuple[int, int]:
     jobs.configure(jobs.Runtime(settings=settings, store=store))
     try:
         queue = ingest_queue(redis_client, settings.queue_name)
-        SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+        work(queue, redis_client)
         return store.count(), len(store.quarantined())
     finally:
         jobs.configure(None)

@@ -13,17 +13,16 @@ import orjson
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rq import SimpleWorker
 from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.feeds import ROUTES
-from tests.conftest import PAYLOADS, PUSH_ENV
+from tests.conftest import PAYLOADS, PUSH_ENV, work
 from tests.faults.ledger import REPORTS
 from tests.receiver.helpers import sign
 from workers import jobs
 from workers.bodies import decode
-from workers.queue import OrjsonSerializer, ingest_queue
+from workers.queue import ingest_queue
 from workers.settings import Settings
 from workers.store import open_store
 
@@ -129,7 +128,7 @@ def test_no_5xx_and_nothing_refused_is_stored(
     jobs.configure(jobs.Runtime(settings=app_settings, store=store))
     try:
         queue = ingest_queue(redis_client, app_settings.queue_name)
-        SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+        work(queue, redis_client)
         with store._transaction() as cur:
             cur.execute("SELECT id FROM cdrs")
             ids = [r[0] for r in cur.fetchall()]

@@ -11,14 +11,13 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
-from rq import SimpleWorker
 from starlette.testclient import TestClient
 
 from receiver.app import create_app
-from tests.conftest import PAYLOADS
+from tests.conftest import PAYLOADS, work
 from tests.receiver.helpers import callr_headers
 from workers import jobs, metrics
-from workers.queue import OrjsonSerializer, ingest_queue
+from workers.queue import ingest_queue
 from workers.services import free_port
 from workers.settings import Settings
 
@@ -69,7 +68,7 @@ def test_metrics_page_shows_queue_depth_then_worker_counts(
     stored = value("cdr_ingest_cdrs_total", feed=FEED, outcome="stored")
     writes = value("cdr_ingest_store_write_seconds_count")
     queue = ingest_queue(redis_client, runtime.settings.queue_name)
-    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+    work(queue, redis_client)
     page = scrape(client)
     assert page["cdr_ingest_queue_jobs", (("queue", "cdr-ingest"), ("state", "queued"))] == 0
     assert page["cdr_ingest_jobs_total", (("outcome", "processed"),)] == processed + 1

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 
-from tests.conftest import PAYLOADS
+from tests.conftest import PAYLOADS, work
 from workers import cli, jobs
 from workers.envelope import Envelope
-from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
+from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 from workers.store import open_store
 
@@ -48,7 +47,7 @@ def test_quarantine_list_and_replay(
         assert "replayed 1" in capsys.readouterr().out
         jobs.configure(jobs.Runtime(settings=fixed, store=store))
         queue = ingest_queue(redis_client, fixed.queue_name)
-        SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+        work(queue, redis_client)
         assert store.get("callr:acct2:240711945874") is not None
         assert store.quarantined() == []
         assert run_cli(monkeypatch, fixed, "quarantine", "replay", "nope") == 1
@@ -66,7 +65,7 @@ def test_failed_list_and_requeue(
     queue = ingest_queue(redis_client, settings.queue_name)
     job = queue.enqueue("workers.jobs.ingest", [{"v": 1}], failure_ttl=600)  # no retries
     monkeypatch.setattr(jobs, "current_runtime", lambda: (_ for _ in ()).throw(RuntimeError("store exploded")))
-    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+    work(queue, redis_client)
     assert FailedJobRegistry(queue=queue).get_job_ids() == [job.id]
     capsys.readouterr()
     assert run_cli(monkeypatch, settings, "failed", "list", "--json") == 0

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from tests.conftest import PAYLOADS
+from tests.conftest import work as burst
 from workers import jobs
 from workers.envelope import Envelope
 from workers.errors import TransientError
-from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
+from workers.queue import enqueue_envelopes, ingest_queue
 
 
 def envelope(name: str, feed: str = "callr.webhook", **over: Any) -> Envelope:
@@ -27,7 +27,7 @@ def envelope(name: str, feed: str = "callr.webhook", **over: Any) -> Envelope:
 
 def work(rt: jobs.Runtime, redis_client: redis.Redis) -> None:
     queue = ingest_queue(redis_client, rt.settings.queue_name)
-    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+    burst(queue, redis_client)
 
 
 def test_batch_stores_quarantines_and_ignores(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:

@@ -10,18 +10,17 @@ import orjson
 import pytest
 import redis
 import structlog
-from rq import SimpleWorker
 from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
 from receiver.app import create_app
-from tests.conftest import CALLR_SECRET, CALLR_TOKEN, PAYLOADS, PUSH_ENV
+from tests.conftest import CALLR_SECRET, CALLR_TOKEN, PAYLOADS, PUSH_ENV, work
 from tests.receiver.helpers import SAMPLES, callr_headers, sign
 from tests.receiver.read_helpers import READ_TOKEN, bearer
 from workers import jobs
 from workers.envelope import Envelope
 from workers.logs import configure_logging, get_logger, mask_number
-from workers.queue import OrjsonSerializer, ingest_queue
+from workers.queue import ingest_queue
 from workers.settings import Settings
 
 V2 = (PAYLOADS / "callr" / "webhook_v2_inbound_answered.json").read_bytes()
@@ -112,7 +111,7 @@ def test_no_secret_reaches_any_log_line_or_error_body(
                 bodies.append(r.text)
         bodies.append(client.post("/webhooks/callr", content=b"x" * 300_000, headers=callr_headers(V2)).text)
         queue = ingest_queue(redis_client, runtime.settings.queue_name)
-        SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+        work(queue, redis_client)
         for token in (READ_TOKEN, "previous-read-token", "wrong-" + READ_TOKEN):
             bodies.append(client.get("/cdrs", headers=bearer(token)).text)
         for _ in range(8):  # past AUTH_FAILURE_LIMIT: 429

@@ -20,6 +20,7 @@ from workers.cdr import StoredCDR
 from workers.envelope import Envelope
 from workers.merge import Delivery, merge
 from workers.normalize.times import format_utc, parse_time
+from workers.store.polling import PollingQueries
 from workers.store.rows import CDR_COLUMNS, dump_json, from_row, to_row
 from workers.store.schema import MIGRATIONS_TABLE, migrations
 
@@ -36,7 +37,7 @@ class QuarantinedEnvelope:
     replayed_at: datetime | None
 
 
-class SqlStore(ABC):
+class SqlStore(PollingQueries, ABC):
     dialect: str
     text_types: bool  # SQLite stores times, money and JSON as text
     param: str  # placeholder: "?" or "%s"

@@ -58,6 +58,17 @@ _QUARANTINE_COLUMNS = """
     replayed_at {ts}
 """
 
+_CHECKPOINTS_COLUMNS = """
+    vendor text NOT NULL,
+    account text NOT NULL,
+    source text NOT NULL,
+    polled_until {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    last_error text,
+    state {json},
+    PRIMARY KEY (vendor, account, source)
+"""
+
 _TYPES = {
     "sqlite": {"ts": "text", "money": "text", "json": "text"},
     "postgresql": {"ts": "timestamptz", "money": "numeric(20,6)", "json": "jsonb"},
@@ -85,6 +96,11 @@ def migrations(dialect: str) -> tuple[Migration, ...]:
                 f"CREATE TABLE quarantine ({_QUARANTINE_COLUMNS.format(**t)})",
                 "CREATE INDEX quarantine_open ON quarantine (quarantined_at) WHERE replayed_at IS NULL",
             ),
+        ),
+        Migration(
+            2,
+            "poller checkpoints",
+            (f"CREATE TABLE checkpoints ({_CHECKPOINTS_COLUMNS.format(**t)})",),
         ),
     )
 

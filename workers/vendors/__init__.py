@@ -49,6 +49,8 @@ class Feed(Protocol):
 FEED_MODULES = (
     "callr.webhook",
     "callr.actions",
+    "callr.export",
+    "callr.jsonrpc",
     "vobiz.trunk",
     "vobiz.callback",
     "sinch.dice",

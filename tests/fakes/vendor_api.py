@@ -1,0 +1,240 @@
+"""A small fake of the vendors' export/list APIs (Starlette), served on 127.0.0.1 by the tests.
+
+Callr: the legacy JSON-RPC ``cdr.get`` (Basic auth) and the v2 ``POST /calls/export`` task with
+``POST /tasks/{sid}`` and a CSV download (``x-api-key``), in the shapes the poller assumes
+(``workers/poller/sources/_callr_task.py``). Faults (429 with ``Retry-After``, 5xx, 401/403, a
+slow answer that times the client out) are queued per route and served before normal answers.
+Add a vendor: a state dataclass on ``FakeVendors`` and its routes in ``create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import bisect
+import csv
+import io
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from workers.normalize.times import parse_time
+
+
+@dataclass
+class Fault:
+    status: int = 500  # 0: no error status, only the delay (then the normal answer)
+    retry_after: str | None = None
+    delay_s: float = 0.0
+
+
+@dataclass
+class Seen:
+    route: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    params: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeCallr:
+    login: str = "fake-login"
+    password: str = "fake-password-123"
+    api_key: str = "fake-api-key-456"
+    cdrs_in: list[dict[str, Any]] = field(default_factory=list)  # v1 CDR.In objects
+    cdrs_out: list[dict[str, Any]] = field(default_factory=list)  # v1 CDR.Out objects
+    calls: list[dict[str, Any]] = field(default_factory=list)  # v2 CDR objects
+    export_mode: str = "task-link-csv"  # or inline-json, inline-csv, task-json
+    pending_polls: int = 1  # task answers "running" this many times first
+    presigned_base: str | None = None  # set: links are absolute, on this base, and need no key
+    csv_junk: list[str] = field(default_factory=list)  # raw lines appended to every CSV export
+    faults: dict[str, list[Fault]] = field(default_factory=dict)  # route -> served first
+    seen: list[Seen] = field(default_factory=list)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def fault(self, route: str, *faults: Fault) -> None:
+        self.faults.setdefault(route, []).extend(faults)
+
+    def requests(self, route: str) -> list[Seen]:
+        return [s for s in self.seen if s.route == route]
+
+
+@dataclass
+class FakeVendors:
+    callr: FakeCallr = field(default_factory=FakeCallr)
+
+
+async def _record(state: FakeCallr, route: str, request: Request) -> Response | None:
+    body = await request.body()
+    state.seen.append(Seen(route, request.method, request.url.path, dict(request.headers),
+                           dict(request.query_params), body))  # fmt: skip
+    queued = state.faults.get(route)
+    if queued:
+        fault = queued.pop(0)
+        await asyncio.sleep(fault.delay_s)
+        if fault.status:
+            headers = {"retry-after": fault.retry_after} if fault.retry_after else {}
+            return JSONResponse({"code": "fault", "message": f"injected {fault.status}"}, fault.status, headers)
+    return None
+
+
+# (rows list, its length, key) -> sorted times and rows; the list itself is held so its id stays its own.
+_INDEX: dict[tuple[int, str], tuple[list[dict[str, Any]], int, list[datetime], list[dict[str, Any]]]] = {}
+
+
+def _between(rows: list[dict[str, Any]], key: str, low: str, high: str) -> list[dict[str, Any]]:
+    """Rows whose ``key`` time is in ``[low, high]``, through a sorted index (benchmarks hold 100k rows)."""
+    cached = _INDEX.get((id(rows), key))
+    if cached is None or cached[0] is not rows or cached[1] != len(rows):
+        ordered = sorted(rows, key=lambda r: _time(r[key]))
+        cached = _INDEX[(id(rows), key)] = (rows, len(rows), [_time(r[key]) for r in ordered], ordered)
+    times, ordered = cached[2], cached[3]
+    return ordered[bisect.bisect_left(times, _time(low)) : bisect.bisect_right(times, _time(high))]
+
+
+def _time(value: str) -> datetime:
+    parsed = parse_time(value)
+    assert parsed is not None
+    return parsed
+
+
+def _csv(rows: list[dict[str, Any]], junk: list[str] | None = None) -> str:
+    columns = list(dict.fromkeys(k for r in rows for k in r)) or ["callid"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, restval="", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("true" if v is True else "false" if v is False else "" if v is None else v)
+                         for k, v in row.items()})  # fmt: skip
+    return out.getvalue() + "".join(f"{line}\r\n" for line in junk or [])
+
+
+class _CallrApi:
+    """The Callr routes; each reads the current ``FakeCallr`` (tests swap it per test)."""
+
+    def __init__(self, vendors: FakeVendors) -> None:
+        self.vendors = vendors
+
+    async def jsonrpc(self, request: Request) -> Response:
+        state = self.vendors.callr
+        if (fault := await _record(state, "callr.jsonrpc", request)) is not None:
+            return fault
+        expected = base64.b64encode(f"{state.login}:{state.password}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return JSONResponse({"message": "bad credentials"}, 401)
+        call = await request.json()
+        if call.get("method") != "cdr.get":
+            error = {"code": 32601, "message": "method not found"}
+            return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": None, "error": error})
+        cdr_type, low, high = call["params"][:3]
+        rows = state.cdrs_in if cdr_type == "IN" else state.cdrs_out
+        result = _between(rows, "start", low, high)
+        return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": result})
+
+    async def _v2_refusal(self, route: str, request: Request, *, key_needed: bool = True) -> Response | None:
+        state = self.vendors.callr
+        refused = await _record(state, route, request)
+        if refused is None and key_needed and request.headers.get("x-api-key") != state.api_key:
+            refused = JSONResponse({"code": "unauthorized", "message": "bad api key"}, 401)
+        return refused
+
+    async def export(self, request: Request) -> Response:
+        state = self.vendors.callr
+        if (refused := await self._v2_refusal("callr.export", request)) is not None:
+            return refused
+        q = request.query_params
+        rows = [c for c in _between(state.calls, "started", q["from"], q["to"]) if c["direction"] == q["direction"]]
+        if state.export_mode == "inline-json":
+            return JSONResponse(rows)
+        if state.export_mode == "inline-csv":
+            return Response(_csv(rows, state.csv_junk), media_type="text/csv")
+        sid = f"task{next(state._ids)}"
+        state.tasks[sid] = {"rows": rows, "polls": 0}
+        return JSONResponse({"sid": sid, "status": "pending"}, 202)
+
+    async def task(self, request: Request) -> Response:
+        state = self.vendors.callr
+        if (refused := await self._v2_refusal("callr.task", request)) is not None:
+            return refused
+        sid = request.path_params["sid"]
+        found = state.tasks.get(sid)
+        if found is None:
+            return JSONResponse({"code": "not-found", "message": "no such task"}, 404)
+        found["polls"] += 1
+        if found["polls"] <= state.pending_polls:
+            return JSONResponse({"sid": sid, "status": "running"})
+        if state.export_mode == "task-json":
+            return JSONResponse({"sid": sid, "status": "done", "result": {"data": found["rows"]}})
+        link = f"{state.presigned_base or ''}/callr/v2.0/files/{sid}.csv"
+        return JSONResponse({"sid": sid, "status": "done", "result": {"url": link}})
+
+    async def download(self, request: Request) -> Response:
+        state = self.vendors.callr
+        refused = await self._v2_refusal("callr.file", request, key_needed=state.presigned_base is None)
+        if refused is not None:
+            return refused
+        found = state.tasks.get(request.path_params["sid"])
+        if found is None:
+            return JSONResponse({"code": "not-found"}, 404)
+        return Response(_csv(found["rows"], state.csv_junk), media_type="text/csv")
+
+
+async def redirect(request: Request) -> Response:
+    """``/redirect?to=URL``: a 307 to anywhere, to check what a client carries across origins."""
+    return RedirectResponse(request.query_params["to"], status_code=307)
+
+
+def create_app(vendors: FakeVendors) -> Starlette:
+    callr = _CallrApi(vendors)
+    return Starlette(
+        routes=[
+            Route("/redirect", redirect, methods=["GET", "POST"]),
+            Route("/callr/json-rpc/v1.1/", callr.jsonrpc, methods=["POST"]),
+            Route("/callr/v2.0/calls/export", callr.export, methods=["POST"]),
+            Route("/callr/v2.0/tasks/{sid}", callr.task, methods=["POST"]),
+            Route("/callr/v2.0/files/{sid}.csv", callr.download, methods=["GET"]),
+        ]
+    )
+
+
+# -- sample rows ------------------------------------------------------------------------------
+
+
+def v1_cdr(callid: int, start: datetime, *, outbound: bool = False, debit: str = "12.00") -> dict[str, Any]:
+    """A v1 CDR.In/CDR.Out as the SDK types it (sdk-dotnet Objects/Cdr), answered, 30 s."""
+    t = start.strftime("%Y-%m-%d %H:%M:%S")
+    row: dict[str, Any] = {
+        "callid": callid, "cli_pres": "ALLOWED", "cli_number": "+33612345678", "cli_name": "",
+        "start": t, "answer": t, "hangup": t, "hangupsource": "CALLER", "hangupcause": "16",
+        "duration": 30, "duration_answered": 30, "duration_billed": 60,
+        "billing_customer_cost_label": "FR-MOBILE", "billing_customer_debit_eur": debit,
+        "billing_customer_credit_eur": "0.00", "scenario_name": "main", "scenario_hash": "ab12cd34",
+        "package_name": "", "customer_field": "",
+    }  # fmt: skip
+    if outbound:
+        row.update(number="+33987654321", number_country_code="FR", number_type="GEOGRAPHIC", dialstatus="ANSWER")
+    else:
+        row.update(did_intl_number="+33199001234", did_hash="did1", cli_country_code="FR", cli_number_type="MOBILE")
+    return row
+
+
+def v2_call(callid: int, started: datetime, *, direction: str = "inbound", debit: str = "0.8925") -> dict[str, Any]:
+    """A v2 CDR object (docs.callr.com webhook example's fields), answered."""
+    t = started.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "direction": direction, "callid": callid, "callerName": "", "callerNumber": "+33612345678",
+        "callerRestricted": False, "callee": "+33199001234", "started": t, "answered": t, "ended": t,
+        "status": "answered", "hangupSource": "caller", "hangupCause": 16, "hangupTech": "sip:200",
+        "durationTotal": 11, "durationAnswered": 11, "durationBilled": 60,
+        "billingDestinationLabel": "FR-GEOGRAPHIC-CLASSIC", "billingDebit": debit, "billingCredit": "0",
+        "billingPaymentType": "postpaid",
+    }  # fmt: skip
