@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -401,3 +402,19 @@ def test_limits_hold_across_processes(client_for: Callable[..., TestClient], red
     assert [post(CALLR)(c).status_code for c in (a, b, a, b)] == [202, 200, 200, 429]
     c, d = (client_for(peer=(ATTACKER, 40000), AUTH_FAILURE_LIMIT="2") for _ in range(2))
     assert [post(CALLR, secret="guess")(x).status_code for x in (c, d, c)] == [401, 401, 429]
+
+
+def test_allowlist_is_per_account(
+    client_for: Callable[..., TestClient], redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """Two Kazoo clusters (TOML accounts): from one cluster's addresses, only its own token authenticates."""
+    config = tmp_path / "accounts.toml"
+    config.write_text('[[accounts]]\nvendor = "kazoo"\nid = "k1"\nsecrets = { webhook = "token-1" }\n'
+                      'allowed_ips = ["198.51.100.0/24"]\n\n[[accounts]]\nvendor = "kazoo"\nid = "k2"\n'
+                      'secrets = { webhook = "token-2" }\nallowed_ips = ["192.0.2.0/24"]\n')  # fmt: skip
+    first = client_for(peer=("198.51.100.5", 40000), CDR_INGEST_CONFIG=str(config))
+    assert post(KAZOO, secret="token-2")(first).status_code == 401
+    assert post(KAZOO, secret="token-1")(first).status_code == 200
+    outsider = client_for(peer=(ATTACKER, 40000), CDR_INGEST_CONFIG=str(config))
+    assert post(KAZOO, secret="token-1")(outsider).status_code == 403
+    assert [e.account for e in queued(redis_client)] == ["k1"]
