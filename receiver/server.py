@@ -57,10 +57,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        seen = self._headers_seen
+        awaiting, seen = self._awaiting_headers, self._headers_seen
         super().data_received(data)
-        # A chunk that completed a request's headers is not counted against the next request.
-        if self._awaiting_headers and seen == self._headers_seen and not self.transport.is_closing():
+        # Only a chunk that is headers from start to end counts: one that ends a body or completes
+        # a request's headers is not held against the next request.
+        if awaiting and self._awaiting_headers and seen == self._headers_seen and not self.transport.is_closing():
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes:
                 self._refuse(self._too_large())

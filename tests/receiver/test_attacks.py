@@ -361,6 +361,18 @@ def test_server_reads_the_real_peer_not_a_spoofed_header(server: Stack, redis_cl
     assert kazoo.status_code == 200 and len(queued(redis_client)) == 1
 
 
+@pytest.mark.e2e
+def test_server_passes_large_bodies_on_kept_alive_connections(server: Stack, redis_client: redis.Redis) -> None:
+    """The header limit counts headers only: a 200 KB body arriving with its headers, twice on one
+    connection, is accepted (then a duplicate)."""
+    padded = orjson.dumps({**orjson.loads(SAMPLES[KAZOO][0]), "pad": "a" * 200_000})
+    with httpx.Client(base_url=server.base_url) as client:
+        answers = [client.post(KAZOO_URL, content=padded, headers={"content-type": JSON}) for _ in range(2)]
+    assert [(r.status_code, r.json().get("status")) for r in answers] == [(200, "queued"), (200, "duplicate")], [
+        r.text for r in answers
+    ]
+
+
 def test_attack_list_covers_the_issue() -> None:
     """Every attack the issue names has an entry here (ATTACKS, ROTATIONS or SERVER_ATTACKS)."""
     names = " ".join([a.name for a in ATTACKS] + [s[0] for s in SERVER_ATTACKS] + ["rotated"]).lower()
