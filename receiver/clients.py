@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from workers.settings import Network
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# Vendors call from a handful of addresses: parsing one costs microseconds, a cache hit nanoseconds.
+@lru_cache(maxsize=4096)
 def parse_address(value: str) -> Address | None:
     """``203.0.113.5``, ``203.0.113.5:4711``, ``2001:db8::1`` or ``[2001:db8::1]:4711``; else None."""
     text = value.strip()
@@ -56,6 +59,7 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: Sequ
     return address
 
 
+@lru_cache(maxsize=4096)
 def limit_key(address: Address | None) -> str:
     """The key rate limits count under: an IPv6 client is its /64 (one subscriber's whole prefix)."""
     if address is None:
