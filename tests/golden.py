@@ -18,12 +18,13 @@ from workers.bodies import decode
 from workers.cdr import CDR
 from workers.settings import Account
 from workers.vendors import Ignored, get_feed
+from workers.verification import Verification
 
 RECEIVED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def as_json(value: Any) -> Any:
-    if isinstance(value, CDR):
+    if isinstance(value, CDR | Verification):
         return {f.name: as_json(getattr(value, f.name)) for f in dataclasses.fields(value)} | {"id": value.id}
     if isinstance(value, Enum):
         return value.value

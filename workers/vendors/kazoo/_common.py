@@ -12,10 +12,11 @@ Sources: shared/vendors.md §3 (2600hz/kazoo ``applications/crossbar/doc/cdrs.md
 - Direction: ``call_direction`` is the leg's direction relative to the switch, not the call's
   (the A-leg of an outbound call is "inbound", vendors.md §7.6), so it is never ``direction``:
   it stays in ``extra.call_direction`` and ``direction`` is ``unknown``.
-- Times: ``timestamp`` is when the CDR was generated, i.e. the hangup. The start is
-  ``timestamp − duration_seconds`` (Kazoo's own formula for its listing's start), the answer
-  ``timestamp − billing_seconds`` when ``billing_seconds`` > 0 (a leg with billing seconds was
-  answered).
+- Times: a document's (and the webhook's) ``timestamp`` is when the CDR was generated, i.e. the
+  hangup. The start is ``timestamp − duration_seconds`` (Kazoo's own formula for its listing's
+  start), the answer ``timestamp − billing_seconds`` when ``billing_seconds`` > 0 (a leg with
+  billing seconds was answered). The ``/cdrs`` listing's ``timestamp`` is that start already
+  (``kzd_cdrs``), so there the end is ``timestamp + duration_seconds``: the same instants.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import datetime
 
 from workers.cdr import Status
 from workers.normalize.causes import cause_code, status_from_cause
-from workers.normalize.times import before
+from workers.normalize.times import after, before
 
 VENDOR = "kazoo"
 
@@ -43,6 +44,12 @@ def leg_times(ended_at: datetime | None, duration_s: int | None, billing_s: int 
         answered_at=before(ended_at, billing_s) if billing_s else None,
         ended_at=ended_at,
     )
+
+
+def leg_times_from_start(started_at: datetime | None, duration_s: int | None, billing_s: int | None) -> LegTimes:
+    """The listing's times: its ``timestamp`` is the leg's start."""
+    ended_at = after(started_at, duration_s)
+    return LegTimes(started_at, before(ended_at, billing_s) if billing_s else None, ended_at)
 
 
 def status(hangup_cause: str | None, billing_s: int | None) -> Status:
