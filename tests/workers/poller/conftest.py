@@ -1,5 +1,5 @@
-"""Poller fixtures: the fake vendor API on 127.0.0.1 (one server per session, fresh state per
-test), Callr settings pointing at it, and an HTTP client whose waits are recorded, never slept."""
+"""Poller fixtures: vendor settings pointing at the fake vendor API (``tests/conftest.py``'s ``fake``),
+and an HTTP client whose waits are recorded, never slept."""
 
 from __future__ import annotations
 
@@ -11,30 +11,11 @@ import pytest
 import redis
 from rq import Queue, SimpleWorker
 
-from tests.fakes.serve import serve_in_thread
-from tests.fakes.vendor_api import FakeCallr, FakeVendors, create_app
+from tests.conftest import FakeServer
+from tests.fakes.vendor_api import FakeCallr, FakeKazoo, FakeVobiz
 from workers.poller.http import HttpClient, RetryPolicy
 from workers.queue import OrjsonSerializer
 from workers.settings import Settings
-
-
-@dataclass
-class FakeServer:
-    vendors: FakeVendors
-    url: str
-
-
-@pytest.fixture(scope="session")
-def _fake_server() -> Iterator[FakeServer]:
-    vendors = FakeVendors()
-    with serve_in_thread(create_app(vendors)) as url:
-        yield FakeServer(vendors, url)
-
-
-@pytest.fixture
-def fake(_fake_server: FakeServer) -> FakeServer:
-    _fake_server.vendors.callr = FakeCallr()
-    return _fake_server
 
 
 @pytest.fixture
@@ -53,6 +34,27 @@ def callr_env(fake: FakeServer) -> dict[str, str]:
         "CALLR_LOGIN": c.login,
         "CALLR_PASSWORD": c.password,
     }
+
+
+@pytest.fixture
+def vobiz(fake: FakeServer) -> FakeVobiz:
+    return fake.vendors.vobiz
+
+
+@pytest.fixture
+def kazoo(fake: FakeServer) -> FakeKazoo:
+    return fake.vendors.kazoo
+
+
+@pytest.fixture
+def poller_env(fake: FakeServer) -> dict[str, str]:
+    """The Vobiz CDR API and Kazoo /cdrs sources configured against the fake."""
+    v, k = fake.vendors.vobiz, fake.vendors.kazoo
+    return {
+        "VOBIZ_API_URL": f"{fake.url}/vobiz/api/v1", "VOBIZ_AUTH_ID": v.auth_id, "VOBIZ_AUTH_TOKEN": v.auth_token,
+        "VOBIZ_DEFAULT_REGION": "IN", "KAZOO_API_URL": f"{fake.url}/kazoo/v2", "KAZOO_ACCOUNT_ID": k.account_id,
+        "KAZOO_AUTH_TOKEN": k.auth_token, "KAZOO_DEFAULT_REGION": "US",
+    }  # fmt: skip
 
 
 @pytest.fixture
