@@ -3,19 +3,31 @@ and an HTTP client whose waits are recorded, never slept."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
+import orjson
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+import rq
+from rq import SimpleWorker
+from rq.registry import FailedJobRegistry
 
 from tests.conftest import FakeServer
 from tests.fakes.vendor_api import FakeCallr, FakeKazoo, FakeVobiz
+from workers import jobs
+from workers.envelope import Envelope
+from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient, RetryPolicy
-from workers.queue import OrjsonSerializer
+from workers.poller.loop import Poller
+from workers.poller.progress import LogReporter
+from workers.poller.pump import Tally
+from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
 from workers.settings import Settings
+from workers.store import SqlStore, open_store
 
 
 @pytest.fixture
@@ -93,6 +105,89 @@ class BurstWorker(SimpleWorker):
         pass
 
 
-def work(queue: Queue, connection: redis.Redis) -> None:
+def work(queue: rq.Queue, connection: redis.Redis) -> None:
     """Run the queue empty in this process, as ``cdr-ingest worker --burst`` would."""
     BurstWorker([queue], connection=connection, serializer=OrjsonSerializer).work(burst=True)
+
+
+Backfill = Callable[..., Tally]
+DAY = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def backfill(
+    runtime: jobs.Runtime,
+    make_settings: Callable[..., Settings],
+    callr_env: dict[str, str],
+    poller_env: dict[str, str],
+    redis_client: redis.Redis,
+    client: HttpClient,
+) -> Backfill:
+    """Runs one backfill (``vendor`` callr and DAY unless told) into the real queue, then a burst
+    worker until it is empty; the worker stores into ``runtime.store``, once per back end, and
+    knows every vendor account configured against the fake APIs."""
+    settings = make_settings(DATABASE_URL=runtime.settings.database_url, **callr_env, **poller_env)
+    runtime.settings = settings
+    queue = ingest_queue(redis_client, settings.queue_name)
+
+    def run(vendor: str = "callr", **kw: Any) -> Tally:
+        since, until = kw.pop("since", DAY), kw.pop("until", DAY + timedelta(days=1))
+        reporter = kw.pop("reporter", LogReporter())
+        enqueue = partial(enqueue_envelopes, queue)
+        clock = partial(datetime.now, UTC)
+        tally = run_backfill(settings, vendor, since, until, client=client, enqueue=enqueue, reporter=reporter,
+                             clock=clock, **kw)  # fmt: skip
+        work(queue, redis_client)
+        assert FailedJobRegistry(queue=queue).count == 0
+        return tally
+
+    return run
+
+
+NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Killed(BaseException):
+    """Stands for kill -9 in the middle of a window: nothing after it runs."""
+
+
+class Queue:
+    """Collects what the poller enqueues; can be told to die on the n-th job."""
+
+    def __init__(self) -> None:
+        self.jobs: list[list[Envelope]] = []
+        self.die_on: int | None = None
+
+    def __call__(self, envelopes: Sequence[Envelope]) -> None:
+        if self.die_on is not None and len(self.jobs) + 1 == self.die_on:
+            raise Killed()
+        self.jobs.append(list(envelopes))
+
+    def call_ids(self) -> list[str]:
+        return [str(orjson.loads(e.body)["row"]["callid"]) for job in self.jobs for e in job]
+
+
+@pytest.fixture
+def loop_store(sqlite_url: str) -> Iterator[SqlStore]:
+    s = open_store(sqlite_url)
+    s.migrate(now=NOW)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def make_poller(loop_store: SqlStore, client: HttpClient) -> Callable[..., Poller]:
+    """Pollers on the loop store (SQLite: the loop is tested, not the store), a fake queue and clock."""
+
+    def make(settings: Settings, queue: Queue, clock: Clock) -> Poller:
+        return Poller(settings, store=loop_store, enqueue=queue, client=client, clock=clock)
+
+    return make
