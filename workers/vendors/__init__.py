@@ -58,6 +58,8 @@ FEED_MODULES = (
     "vobiz.callback",
     "vobiz.api",
     "sinch.dice",
+    "sinch.files",
+    "sinch.verifications",
     "kazoo.webhook",
     "kazoo.cdrs",
 )

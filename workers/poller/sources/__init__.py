@@ -21,7 +21,7 @@ from workers.normalize.times import format_utc, parse_time
 from workers.poller.http import HttpClient
 from workers.settings import Account
 
-SOURCE_MODULES = ("callr", "vobiz", "kazoo")
+SOURCE_MODULES = ("callr", "vobiz", "kazoo", "sinch")
 PAGE_ROWS = 500  # rows per RQ job when an API hands back more at once
 
 
@@ -54,12 +54,14 @@ class Memory:
         self.files[key] = {"fingerprint": fingerprint, "modified": format_utc(modified)}
         self.changed = True
 
-    def forget_before(self, moment: datetime) -> None:
-        """Drop files modified before ``moment``: no later poll window can select them again."""
-        old = [k for k, v in self.files.items() if (parse_time(v.get("modified")) or moment) < moment]
-        for key in old:
-            del self.files[key]
-        self.changed = self.changed or bool(old)
+    def remembered(self) -> dict[str, datetime | None]:
+        """Every file remembered, with its modification time."""
+        return {key: parse_time(info.get("modified")) for key, info in self.files.items()}
+
+    def forget(self, key: str) -> None:
+        """Drop a file no later window can select again, so the state stays small."""
+        if self.files.pop(key, None) is not None:
+            self.changed = True
 
     @property
     def state(self) -> dict[str, Any]:
