@@ -3,10 +3,12 @@ and an HTTP client whose waits are recorded, never slept."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,7 +18,7 @@ import rq
 from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 
-from tests.conftest import FakeServer
+from tests.conftest import SINCH_KEY, FakeServer
 from tests.fakes.vendor_api import FakeCallr, FakeKazoo, FakeVobiz
 from workers import jobs
 from workers.envelope import Envelope
@@ -25,6 +27,7 @@ from workers.poller.http import HttpClient, RetryPolicy
 from workers.poller.loop import Poller
 from workers.poller.progress import LogReporter
 from workers.poller.pump import Tally
+from workers.poller.sources import _files
 from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 from workers.store import SqlStore, open_store
@@ -59,13 +62,23 @@ def kazoo(fake: FakeServer) -> FakeKazoo:
 
 
 @pytest.fixture
-def poller_env(fake: FakeServer) -> dict[str, str]:
-    """The Vobiz CDR API and Kazoo /cdrs sources configured against the fake."""
+def sinch_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The Sinch CDR directory; files count as soon as written (a test cannot age a file's ctime)."""
+    monkeypatch.setattr(_files, "SETTLE_S", 0)
+    path = tmp_path / "sinch-cdrs"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def poller_env(fake: FakeServer, sinch_dir: Path) -> dict[str, str]:
+    """The Vobiz CDR API and Kazoo /cdrs sources configured against the fake, Sinch files in a directory."""
     v, k = fake.vendors.vobiz, fake.vendors.kazoo
     return {
         "VOBIZ_API_URL": f"{fake.url}/vobiz/api/v1", "VOBIZ_AUTH_ID": v.auth_id, "VOBIZ_AUTH_TOKEN": v.auth_token,
         "VOBIZ_DEFAULT_REGION": "IN", "KAZOO_API_URL": f"{fake.url}/kazoo/v2", "KAZOO_ACCOUNT_ID": k.account_id,
-        "KAZOO_AUTH_TOKEN": k.auth_token, "KAZOO_DEFAULT_REGION": "US",
+        "KAZOO_AUTH_TOKEN": k.auth_token, "KAZOO_DEFAULT_REGION": "US", "SINCH_CDR_SOURCE": str(sinch_dir),
+        "SINCH_APP_KEY": SINCH_KEY,
     }  # fmt: skip
 
 
@@ -191,3 +204,41 @@ def make_poller(loop_store: SqlStore, client: HttpClient) -> Callable[..., Polle
         return Poller(settings, store=loop_store, enqueue=queue, client=client, clock=clock)
 
     return make
+
+
+@dataclass
+class S3Bucket:
+    url: str  # the moto server, for AWS_ENDPOINT_URL
+    name: str
+    client: Any  # a boto3 S3 client on it
+
+    def env(self, prefix: str = "sinch/") -> dict[str, str]:
+        return {"SINCH_CDR_SOURCE": f"s3://{self.name}/{prefix}", "AWS_ENDPOINT_URL": self.url,
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
+                "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def _moto_url() -> Iterator[str]:
+    """moto's S3 in server mode on 127.0.0.1 (one per session): real HTTP, no AWS."""
+    from moto.server import ThreadedMotoServer
+
+    from workers.services import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(_moto_url: str) -> S3Bucket:
+    """A fresh bucket for this test."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=_moto_url, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing-secret")  # fmt: skip
+    name = f"sinch-cdrs-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    return S3Bucket(_moto_url, name, client)

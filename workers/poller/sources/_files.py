@@ -14,6 +14,7 @@ Errors: a missing directory, a refused bucket or missing credentials stop the so
 
 from __future__ import annotations
 
+import itertools
 import os
 import zlib
 from collections.abc import Iterable, Iterator
@@ -61,8 +62,8 @@ def lines(chunks: Iterable[bytes]) -> Iterator[str]:
     elif first.startswith(b"\x1f\x8b"):
         stream = _inflate(first, stream)
         first = b""
-    pending = first
-    for chunk in stream:
+    pending = b""
+    for chunk in itertools.chain([first], stream):
         pending += chunk
         *done, pending = pending.split(b"\n")
         yield from (_text(line) for line in done)

@@ -6,9 +6,10 @@ semicolon-separated file per UTC day; the documented field order of each call ty
 column order) and of the verification file.
 
 UNKNOWN, and decided here:
-- whether a file has a header row: a line whose first field is ``CallId`` or ``VerificationId``
-  (any case) is a header, and the rows after it are read by its column names (a known column list
-  names the call type; other headers are read as they are, call type ``unknown``);
+- whether a file has a header row: a line starting ``CallId;UserSpaceId`` or
+  ``VerificationId;UserSpaceId`` (any case) is a header, and the rows after it are read by its
+  column names (a known column list names the call type; other headers are read as they are,
+  call type ``unknown``);
 - how call types are separated (a file per type, or mixed): without a header each row is typed by
   its field count: 15 phone-terminated, 12 phone-originated, 16 verification (only when its third
   field is a verification method, since a ``;`` inside a 15-field row's ``Custom`` also makes 16),
@@ -63,7 +64,10 @@ class Line:
 
 
 def fields_of(text: str) -> list[str]:
-    return next(csv.reader([text], delimiter=";"), [])
+    try:
+        return next(csv.reader([text], delimiter=";"), [])
+    except csv.Error:  # a stray carriage return inside the line: split plainly, the count decides
+        return text.split(";")
 
 
 def split_file(lines: Iterable[str]) -> Iterator[Line]:
@@ -75,7 +79,7 @@ def split_file(lines: Iterable[str]) -> Iterator[Line]:
         if not text.strip():
             continue
         fields = fields_of(text)
-        if fields and fields[0].strip().lower() in ("callid", "verificationid"):
+        if is_header(fields):
             header = tuple(_NAMES.get(f.strip().lower(), f.strip()) for f in fields)
             kind = _BY_COLUMNS.get(header) or ("verification" if "VerificationId" in header else "unknown")
             continue
@@ -91,6 +95,13 @@ def split_file(lines: Iterable[str]) -> Iterator[Line]:
             yield Line(kind if header else "unknown", number, {MALFORMED: reason, RAW: text})
         else:
             yield Line(found, number, dict(zip(columns, fields, strict=True)))
+
+
+def is_header(fields: list[str]) -> bool:
+    """``CallId;UserSpaceId;...`` or ``VerificationId;UserSpaceId;...`` (any case): a call id may
+    itself be the word ``callId``, so the second name is checked too."""
+    names = [f.strip().lower() for f in fields[:2]]
+    return len(names) == 2 and names[0] in ("callid", "verificationid") and names[1] == "userspaceid"
 
 
 def by_count(fields: list[str]) -> str | None:
