@@ -154,3 +154,19 @@ def test_bad_push_settings_name_the_variable(env: dict[str, str], name: str) -> 
     """A bad push-source value raises ConfigError naming what to fix."""
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
+
+
+def test_poller_sources_of_the_new_vendors() -> None:
+    """SINCH_CDR_SOURCE alone makes a Sinch account (S3 options and secret beside it); AWS credentials
+    alone make none; Kazoo costs default to USD."""
+    env = {"SINCH_CDR_SOURCE": "s3://b/p/", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ACCESS_KEY_ID": "ak",
+           "AWS_SECRET_ACCESS_KEY": "sk", "AWS_DEFAULT_REGION": "eu-west-1", "KAZOO_AUTH_TOKEN": "t"}  # fmt: skip
+    sinch, kazoo = sorted(load_settings(env).accounts, key=lambda a: a.vendor, reverse=True)
+    assert (sinch.id, sinch.option("cdr_source"), sinch.option("s3_endpoint_url")) == ("default", "s3://b/p/",
+                                                                                        "http://127.0.0.1:9000")  # fmt: skip
+    assert sinch.secrets_for("s3")[0].reveal() == "sk" and "sk" not in repr(sinch)
+    assert (
+        kazoo.currency == "USD"
+        and load_settings({"KAZOO_AUTH_TOKEN": "t", "KAZOO_CURRENCY": "eur"}).accounts[0].currency == "EUR"
+    )
+    assert load_settings({"AWS_SECRET_ACCESS_KEY": "sk", "AWS_ACCESS_KEY_ID": "ak"}).accounts == ()
