@@ -32,17 +32,16 @@ UNKNOWN: ``hangup_code``, ``ringing_seconds`` and ``disposition`` are not listed
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from workers.cdr import CDR, Source
-from workers.normalize.causes import q850
 from workers.normalize.money import KAZOO_UNITS, from_minor
-from workers.normalize.numbers import sip_user, to_e164
 from workers.settings import Account
 from workers.vendors import Ignored, Record
 from workers.vendors.fields import Fields
-from workers.vendors.kazoo._common import VENDOR, dialed_number, leg_times_from_start, status
+from workers.vendors.kazoo._common import durations, leg_cdr, leg_times_from_start
 
 FEED = "kazoo.cdrs"
 SOURCE = Source.BACKFILL
@@ -61,37 +60,11 @@ def parse(payload: Mapping[str, Any]) -> Record | Ignored:
 
 def to_cdr(record: Record, *, account: Account, received_at: datetime) -> CDR:
     f = Fields(record.data, "row")
-    billing = f.integer("billing_seconds")
-    duration = f.integer("duration_seconds")
-    times = leg_times_from_start(f.gregorian("timestamp") or f.time("datetime"), duration, billing)
-    cause = f.text("hangup_cause")
+    times = leg_times_from_start(f.gregorian("timestamp") or f.time("datetime"), *durations(f))
     leg_direction = f.text("direction")
-    caller = f.text("caller_id_number") or sip_user(f.text("from"))
-    dialed = f.text("dialed_number") or dialed_number(leg_direction, sip_user(f.text("request")),
-                                                      sip_user(f.text("to")))  # fmt: skip
+    call = leg_cdr(f, account, times, call_direction=leg_direction, dialed=f.text("dialed_number"))
     cost = from_minor(f.decimal("cost"), KAZOO_UNITS)
-    extra = f.rest(_COLUMNS)
+    extra = {k: v for k, v in f.rest(_COLUMNS).items() if v != ""}
     if leg_direction is not None:
         extra["call_direction"] = leg_direction
-    return CDR(
-        vendor=VENDOR,
-        account_id=account.id,
-        call_id=f.required_text("call_id"),
-        other_leg_call_id=f.text("other_leg_call_id"),
-        interaction_id=f.text("interaction_id"),
-        from_number=to_e164(caller, account.region),
-        to_number=to_e164(dialed, account.region),
-        from_name=f.text("caller_id_name"),
-        started_at=times.started_at,
-        answered_at=times.answered_at,
-        ended_at=times.ended_at,
-        duration_s=duration,
-        talk_s=billing,
-        billed_s=billing,
-        status=status(cause, billing),
-        q850_cause=q850(cause),
-        hangup_cause=cause,
-        cost=cost,
-        currency=account.currency if cost is not None else None,
-        extra={k: v for k, v in extra.items() if v != ""},
-    )
+    return replace(call, cost=cost, currency=account.currency if cost is not None else None, extra=extra)
