@@ -55,6 +55,12 @@ def test_header_and_headerless_files_give_the_same_rows() -> None:
     assert plain == headed and len(plain) == 3
 
 
+def test_a_call_id_spelled_like_the_header_is_data() -> None:
+    """A call whose id is the word callId (as in Sinch's own DiCE fixture) is a row, not a header."""
+    (line,) = split_file([voice_line("app_app", "callId", AT)])
+    assert (line.kind, line.row["CallId"]) == ("app_app", "callId")
+
+
 def test_a_line_with_the_wrong_field_count_is_kept_whole() -> None:
     """A line with a stray ';' fits no layout: it is neither shifted into columns nor dropped."""
     bad = voice_line("phone_originated", "c2", AT, custom="a;b")  # 13 fields
