@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-import psycopg
 import redis
 
-from bench.__main__ import fresh_db, log, queue_idle
+from bench.common import fresh_db, log, queue_idle
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.kazoo_api import kazoo_row
 from tests.fakes.serve import serve_in_thread
@@ -37,6 +36,7 @@ from workers.poller.progress import LogReporter
 from workers.poller.sources import _files
 from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import load_settings
+from workers.store import open_store
 
 ROWS = int(os.environ.get("BENCH_POLLER_ROWS", "100000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
@@ -79,9 +79,12 @@ def source_env(source: str, url: str, vendors: FakeVendors, sinch_dir: Path) -> 
 
 
 def stored(database_url: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT (SELECT count(*) FROM cdrs) + (SELECT count(*) FROM verifications)").fetchone()
-    return int(row[0]) if row else 0
+    """Call legs and verifications stored."""
+    store = open_store(database_url)
+    try:
+        return store.count() + store.count("verifications")
+    finally:
+        store.close()
 
 
 _last: list[int] = []

@@ -2,9 +2,10 @@
 fsync'd local spool) holds it.
 
 Each request hands its envelope to ``accept`` and waits. Flusher tasks take everything pending
-and store it as one batch from a worker thread (rq and fsync block): one RQ job per batch, so
-under load Redis sees one job per batch instead of one per request, and under light load a
-batch holds one envelope and adds no delay. When Redis fails, batches go to the spool and a
+and store it as one batch from a worker thread (redis-py and fsync block): one Redis round trip
+per batch appends it to the inbox (``workers.inbox``), so under load Redis sees one call per
+batch instead of one per request, and under light load a batch holds one envelope and adds no
+delay. When Redis fails, batches go to the spool and a
 recovery task drains the spool back into Redis, oldest first, as soon as Redis answers; new
 batches keep going to the spool until it is empty, so order is kept.
 """
@@ -18,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from receiver.dedupe import Dedupe
 from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.errors import TransientError
@@ -29,14 +29,20 @@ log = get_logger("cdr_ingest.receiver")
 Enqueue = Callable[[Sequence[Envelope]], object]
 
 
-class DurableSink:
-    """Redis first, the spool when Redis fails; synchronous, called from worker threads."""
+Push = Callable[[Sequence[Envelope], Sequence[str | None]], list[bool]]
 
-    def __init__(self, enqueue: Enqueue, spool: Spool, ping: Callable[[], bool], dedupe: Dedupe | None = None) -> None:
-        self._enqueue = enqueue
+
+class DurableSink:
+    """Redis first, the spool when Redis fails; synchronous, called from worker threads.
+
+    ``push`` appends envelopes to the Redis inbox, applying the dedupe window in the same round
+    trip (``workers.inbox.Inbox.push``), and says which ones were new.
+    """
+
+    def __init__(self, push: Push, spool: Spool, ping: Callable[[], bool]) -> None:
+        self._push = push
         self.spool = spool
         self._ping = ping
-        self._dedupe = dedupe
         self._lock = threading.Lock()
         self.redis_ok = True
 
@@ -47,31 +53,22 @@ class DurableSink:
         """
         wanted = list(keys) if keys is not None else [None] * len(envelopes)
         if self.redis_ok:
-            claimed: list[str | None] = []
             try:
-                fresh = [True] * len(envelopes)
-                if self._dedupe is not None:
-                    fresh = self._dedupe.claim(wanted, [e.ingest_id for e in envelopes])
-                    claimed = [k for k, f in zip(wanted, fresh, strict=True) if f]
-                new = [e for e, f in zip(envelopes, fresh, strict=True) if f]
-                if new:
-                    self._enqueue(new)
+                fresh = self._push(envelopes, wanted)
                 return ["queued" if f else "duplicate" for f in fresh]
             except (TransientError, redis.RedisError, OSError) as e:
                 self.redis_ok = False
-                self._release(claimed)
                 log.error("ingest.redis_down", error=str(e), action="spooling")
         # Without Redis there is no dedupe window: everything is kept; the store upsert absorbs repeats.
         self.spool.append(envelopes)
         return ["spooled"] * len(envelopes)
 
-    def _release(self, keys: Sequence[str | None]) -> None:
-        if self._dedupe is None or not keys:
-            return
+    def _enqueue(self, envelopes: Sequence[Envelope]) -> None:
+        """The spool's way back into Redis: the inbox, without the dedupe window."""
         try:
-            self._dedupe.release(keys)
-        except (redis.RedisError, OSError):
-            pass  # the keys expire with the window; the spooled copies are kept regardless
+            self._push(envelopes, [None] * len(envelopes))
+        except (redis.RedisError, OSError) as e:
+            raise TransientError(f"Redis refused the spooled envelopes: {e}") from e
 
     def recover(self) -> int:
         """Drain the spool when Redis answers again; return envelopes re-enqueued."""

@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -20,7 +19,6 @@ from starlette.routing import Route as HttpRoute
 
 from receiver import errors, openapi
 from receiver.acceptor import Acceptor, DurableSink
-from receiver.dedupe import Dedupe
 from receiver.feeds import ROUTES
 from receiver.health import healthz, metrics_endpoint, readyz_endpoint
 from receiver.ingest import IngestContext, IngestEndpoint
@@ -28,9 +26,9 @@ from receiver.nonces import Nonces
 from receiver.read_api import ReadApi
 from receiver.spool import Spool
 from workers import metrics
-from workers.envelope import Envelope
+from workers.inbox import Inbox
 from workers.logs import configure_logging
-from workers.queue import enqueue_envelopes, ingest_queue, redis_connection
+from workers.queue import ingest_queue, redis_connection
 from workers.settings import Settings, load_settings
 from workers.stats import queue_depths
 from workers.store import open_store
@@ -42,8 +40,7 @@ def create_app(settings: Settings) -> Starlette:
     sync_redis = redis_connection(settings.redis_url)
     queue = ingest_queue(sync_redis, settings.queue_name)
 
-    def enqueue(envelopes: Sequence[Envelope]) -> Any:
-        return enqueue_envelopes(queue, envelopes, job_timeout_s=settings.job_timeout_s)
+    inbox = Inbox(sync_redis, queue, window_s=settings.dedupe_window_s, job_timeout_s=settings.job_timeout_s)
 
     def ping() -> bool:
         try:
@@ -52,7 +49,7 @@ def create_app(settings: Settings) -> Starlette:
             return False
 
     spool = Spool(Path(settings.spool_dir), settings.spool_max_bytes)
-    acceptor = Acceptor(DurableSink(enqueue, spool, ping, Dedupe(sync_redis, settings.dedupe_window_s)))
+    acceptor = Acceptor(DurableSink(inbox.push, spool, ping))
     ctx = IngestContext(settings, acceptor, Nonces(async_redis, settings.nonce_window_s))
     # The read API opens the store only when enabled; the webhooks never need it.
     reader = CdrReader(open_store(settings.database_url)) if settings.read_api_token else None

@@ -15,14 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from rq import get_current_job
 
-from workers import metrics
+from workers import inbox, metrics
 from workers.bodies import decode
 from workers.cdr import CDR, Stored
 from workers.envelope import Envelope, new_ingest_id
 from workers.errors import PayloadError, TransientError
 from workers.logs import get_logger
 from workers.merge import Delivery
+from workers.queue import ingest_queue
 from workers.settings import Account, Settings, load_settings
 from workers.store import SqlStore, open_store
 from workers.vendors import Ignored, get_feed, vendor_of
@@ -145,6 +147,22 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     outcomes.update((envelope.feed, "stored") for envelope, _ in accepted)
     metrics.observe_job("processed", outcomes)
     return {"stored": len(accepted), "quarantined": quarantined, "ignored": ignored}
+
+
+def drain() -> dict[str, int]:
+    """RQ entry point for pushed deliveries (``workers.inbox``): take a chunk of the inbox, ingest it."""
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("drain runs inside an RQ job")
+    rt = current_runtime()
+    connection, queue_name = job.connection, job.origin
+    connection.delete(inbox.pending_key(queue_name))  # from here on, new batches schedule another drain
+    items = inbox.take(connection, queue_name, job.id)
+    if connection.llen(inbox.inbox_key(queue_name)):
+        inbox.ensure_draining(ingest_queue(connection, queue_name), rt.settings.job_timeout_s)
+    result = ingest(inbox.decoded(items)) if items else {"stored": 0, "quarantined": 0, "ignored": 0}
+    inbox.done(connection, job.id)
+    return result
 
 
 def _envelope_or_stand_in(item: Mapping[str, Any]) -> tuple[Envelope, PayloadError | None]:

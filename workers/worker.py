@@ -18,6 +18,8 @@ lock time when the dead worker held the lock: 100 s, at worst 190 s, with the de
 killed in the instant between leaving the queue and starting is RQ's "intermediate queue" case,
 re-run about 60 s after maintenance first sees it.
 
+Every maintenance round also makes sure the inbox (``workers.inbox``) is being drained.
+
 Redis going away makes RQ raise outside its own reconnect loop; the worker then starts over
 (like a service manager would), and any job it was running is re-run as above.
 """
@@ -30,7 +32,7 @@ import redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from workers import jobs, metrics
+from workers import inbox, jobs, metrics
 from workers.logs import get_logger
 from workers.queue import JOB_TIMEOUT_S, OrjsonSerializer, redis_connection
 from workers.settings import Settings
@@ -55,6 +57,12 @@ class IngestWorker(SimpleWorker):
         # between dequeues: wake up each maintenance interval so an idle worker still recovers
         # the jobs of a dead one.
         return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        # A drain job lost between the inbox push and its enqueue must not strand the inbox.
+        for queue in self.queues:
+            inbox.ensure_draining(queue, int(queue._default_timeout or JOB_TIMEOUT_S))
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else JOB_TIMEOUT_S

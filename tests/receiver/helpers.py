@@ -8,19 +8,23 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
+import orjson
 import redis
 
 from tests.conftest import CALLR_SECRET, PUBLIC_BASE, SINCH_KEY, SINCH_SECRET, VOBIZ_SECRET, VOBIZ_TOKEN
 from workers.envelope import Envelope
+from workers.inbox import inbox_key
 from workers.queue import ingest_queue
 
 FORM = "application/x-www-form-urlencoded"
 
 
 def queued(redis_client: redis.Redis, settings_queue: str = "cdr-ingest") -> list[Envelope]:
-    """The envelopes waiting on the ingest queue."""
+    """The envelopes waiting for a worker: in the inbox, or in ingest jobs on the queue."""
+    inboxed = [orjson.loads(item) for item in redis_client.lrange(inbox_key(settings_queue), 0, -1)]
     queue = ingest_queue(redis_client, settings_queue)
-    return [Envelope.from_dict(e) for job in queue.get_jobs() for e in job.args[0]]
+    in_jobs = [e for job in queue.get_jobs() if job.func_name == "workers.jobs.ingest" for e in job.args[0]]
+    return [Envelope.from_dict(e) for e in inboxed + in_jobs]
 
 
 def callr_signature(body: bytes, secret: str = CALLR_SECRET, algo: str = "sha256") -> str:

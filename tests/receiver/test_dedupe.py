@@ -1,4 +1,5 @@
-"""The dedupe window on real Redis, claimed per batch, released when a batch cannot be queued."""
+"""The inbox push on real Redis: the dedupe window applied in the same round trip, one drain job
+scheduled per burst, and a batch that cannot be pushed spooled whole."""
 
 from __future__ import annotations
 
@@ -6,32 +7,61 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import redis
 
 from receiver.acceptor import DurableSink
-from receiver.dedupe import Dedupe, dedupe_key
+from receiver.dedupe import dedupe_key
 from receiver.spool import Spool
+from tests.receiver.helpers import queued
 from workers.envelope import Envelope
-from workers.errors import TransientError
+from workers.inbox import Inbox, inbox_key, pending_key
+from workers.queue import ingest_queue
 
 
 def env(n: int) -> Envelope:
     return Envelope(feed="callr.webhook", account="a", received_at=datetime.now(UTC), body="{}", ingest_id=f"i{n}")
 
 
-def test_claims_within_one_batch_and_across_batches(redis_client: redis.Redis) -> None:
+@pytest.fixture
+def inbox(redis_client: redis.Redis) -> Inbox:
+    return Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30)
+
+
+def test_claims_within_one_batch_and_across_batches(inbox: Inbox, redis_client: redis.Redis) -> None:
     """The first of two equal keys in a batch is new, the second a duplicate; None is never deduped."""
-    d = Dedupe(redis_client, 60)
-    assert d.claim(["k1", "k2", "k1", None, None], ["a", "b", "c", "d", "e"]) == [True, True, False, True, True]
-    assert d.claim(["k2", "k3"], ["f", "g"]) == [False, True]
+    assert inbox.push([env(n) for n in range(5)], ["k1", "k2", "k1", None, None]) == [True, True, False, True, True]
+    assert inbox.push([env(5), env(6)], ["k2", "k3"]) == [False, True]
+    assert [e.ingest_id for e in queued(redis_client)] == ["i0", "i1", "i3", "i4", "i6"]
     assert 0 < redis_client.ttl("k1") <= 60
 
 
 def test_window_zero_disables(redis_client: redis.Redis) -> None:
     """DEDUPE_WINDOW_S=0 turns the window off: every delivery is new."""
-    d = Dedupe(redis_client, 0)
-    assert d.claim(["k", "k"], ["a", "b"]) == [True, True]
+    inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=0, job_timeout_s=30)
+    assert inbox.push([env(1), env(2)], ["k", "k"]) == [True, True]
     assert redis_client.exists("k") == 0
+
+
+def test_one_drain_job_per_burst(inbox: Inbox, redis_client: redis.Redis) -> None:
+    """Pushes while a drain is pending schedule no further job; after it starts, the next push does."""
+    queue = ingest_queue(redis_client, "cdr-ingest")
+    for n in range(5):
+        inbox.push([env(n)], [None])
+    assert [j.func_name for j in queue.get_jobs()] == ["workers.jobs.drain"]
+    redis_client.delete(pending_key("cdr-ingest"))  # what a drain job does when it starts
+    inbox.push([env(9)], [None])
+    assert queue.count == 2
+    assert redis_client.llen(inbox_key("cdr-ingest")) == 6
+
+
+def test_only_duplicates_schedule_nothing(inbox: Inbox, redis_client: redis.Redis) -> None:
+    """A batch that appends nothing does not ask for a drain."""
+    inbox.push([env(1)], ["k"])
+    redis_client.delete(pending_key("cdr-ingest"))
+    ingest_queue(redis_client, "cdr-ingest").empty()
+    assert inbox.push([env(2)], ["k"]) == [False]
+    assert ingest_queue(redis_client, "cdr-ingest").count == 0
 
 
 def test_keys_are_per_feed_and_account() -> None:
@@ -44,23 +74,21 @@ def test_keys_are_per_feed_and_account() -> None:
     assert len(keys) == 3
 
 
-def test_claims_are_released_when_the_batch_cannot_be_queued(redis_client: redis.Redis, tmp_path: Path) -> None:
-    """If the enqueue fails after claiming, the claims are undone and the batch is spooled whole."""
+def test_batch_that_cannot_be_pushed_is_spooled_whole(tmp_path: Path) -> None:
+    """If Redis refuses the push, every envelope of the batch goes to the spool and is answered spooled."""
 
-    def broken(envelopes: Sequence[Envelope]) -> None:
-        raise TransientError("redis refused the job")
+    def broken(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
+        raise redis.ConnectionError("refused")
 
-    sink = DurableSink(broken, Spool(tmp_path, 10**6), ping=lambda: False, dedupe=Dedupe(redis_client, 60))
+    sink = DurableSink(broken, Spool(tmp_path, 10**6), ping=lambda: False)
     assert sink.store([env(1), env(2)], ["k1", "k2"]) == ["spooled", "spooled"]
-    assert redis_client.exists("k1", "k2") == 0
+    assert sink.spool.state().segments == 1
     sink.spool.close()
 
 
-def test_duplicates_are_not_queued(redis_client: redis.Redis, tmp_path: Path) -> None:
-    """A batch holding a seen delivery queues only the new ones and answers duplicate for the rest."""
-    queued: list[str] = []
-    sink = DurableSink(lambda es: queued.extend(e.ingest_id for e in es), Spool(tmp_path, 10**6),
-                       ping=lambda: True, dedupe=Dedupe(redis_client, 60))  # fmt: skip
+def test_duplicates_are_answered_as_such(inbox: Inbox, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Through the sink: a seen delivery is "duplicate" and not appended again."""
+    sink = DurableSink(inbox.push, Spool(tmp_path, 10**6), ping=lambda: True)
     assert sink.store([env(1)], ["k1"]) == ["queued"]
     assert sink.store([env(2), env(3)], ["k1", "k3"]) == ["duplicate", "queued"]
-    assert queued == ["i1", "i3"]
+    assert [e.ingest_id for e in queued(redis_client)] == ["i1", "i3"]

@@ -142,12 +142,13 @@ def test_sink_spools_while_redis_is_down_and_drains_when_back(tmp_path: Path) ->
     redis_up = {"value": False}
     queue = Sink()
 
-    def enqueue(envelopes: Sequence[Envelope]) -> None:
+    def push(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
         if not redis_up["value"]:
             raise TransientError("down")
         queue(envelopes)
+        return [True] * len(envelopes)
 
-    sink = DurableSink(enqueue, Spool(tmp_path, 10**6), ping=lambda: redis_up["value"])
+    sink = DurableSink(push, Spool(tmp_path, 10**6), ping=lambda: redis_up["value"])
     assert sink.store([env(1)]) == ["spooled"]
     assert sink.store([env(2)]) == ["spooled"]
     assert sink.recover() == 0

@@ -1,0 +1,95 @@
+"""Drain jobs on real Redis with an in-process worker: chunks, follow-ups, retries keep their chunk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+import redis
+from rq import SimpleWorker
+from rq.registry import ScheduledJobRegistry
+
+from tests.conftest import PAYLOADS
+from workers import inbox as inbox_module
+from workers import jobs
+from workers.envelope import Envelope
+from workers.errors import TransientError
+from workers.inbox import Inbox, inbox_key, processing_key
+from workers.queue import OrjsonSerializer, ingest_queue
+
+TEMPLATE = orjson.loads((PAYLOADS / "callr" / "actions_push.json").read_bytes())
+
+
+def envelope(n: int) -> Envelope:
+    body = orjson.dumps({"cdr": {**TEMPLATE["cdr"], "callid": 100 + n}}).decode()
+    return Envelope(feed="callr.actions", account="acct1", received_at=datetime.now(UTC), body=body)
+
+
+def work(redis_client: redis.Redis) -> None:
+    queue = ingest_queue(redis_client, "cdr-ingest")
+    SimpleWorker([queue], connection=redis_client, serializer=OrjsonSerializer).work(burst=True)
+
+
+def test_drain_stores_everything_in_chunks(
+    runtime: jobs.Runtime, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More envelopes than one chunk: follow-up drain jobs take the rest, all are stored, lists are gone."""
+    monkeypatch.setattr(inbox_module, "CHUNK", 7)
+    box = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30)
+    box.push([envelope(n) for n in range(30)], [None] * 30)
+    work(redis_client)
+    assert runtime.store.count() == 30
+    assert redis_client.llen(inbox_key("cdr-ingest")) == 0
+    assert redis_client.keys("cdr-ingest:processing:*") == []
+
+
+def test_failed_drain_keeps_its_chunk_for_the_retry(
+    runtime: jobs.Runtime, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store failure fails the drain job; its chunk waits in its processing list and the retry stores it."""
+    box = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30)
+    box.push([envelope(n) for n in range(3)], [None] * 3)
+    real_upsert = runtime.store.upsert
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TransientError("database is down")
+
+    monkeypatch.setattr(runtime.store, "upsert", broken)
+    queue = ingest_queue(redis_client, "cdr-ingest")
+    (job,) = queue.get_jobs()
+    work(redis_client)
+    assert redis_client.llen(processing_key(job.id)) == 3
+    assert ScheduledJobRegistry(queue=queue).get_job_ids() == [job.id]
+
+    monkeypatch.setattr(runtime.store, "upsert", real_upsert)
+    box.push([envelope(9)], [None])  # arrives meanwhile: taken by a later drain, not mixed into the retry
+    ScheduledJobRegistry(queue=queue).remove(job.id)
+    queue.enqueue_job(job)  # the retry, now
+    work(redis_client)
+    assert runtime.store.count() == 4
+    assert redis_client.exists(processing_key(job.id)) == 0
+
+
+def test_maintenance_restarts_a_stranded_inbox(
+    runtime: jobs.Runtime, redis_client: redis.Redis, make_settings: object
+) -> None:
+    """Envelopes left in the inbox with no drain job pending get one at the next maintenance round."""
+    from workers.worker import build_worker
+
+    redis_client.rpush(inbox_key("cdr-ingest"), orjson.dumps(envelope(1).to_dict()))
+    worker = build_worker(runtime.settings, redis_client)
+    worker.run_maintenance_tasks()
+    assert [j.func_name for j in ingest_queue(redis_client, "cdr-ingest").get_jobs()] == ["workers.jobs.drain"]
+    work(redis_client)
+    assert runtime.store.count() == 1
+
+
+def test_unreadable_inbox_item_is_quarantined(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:
+    """A corrupt inbox entry is kept in quarantine, never dropped, and does not stop its chunk."""
+    redis_client.rpush(inbox_key("cdr-ingest"), b"{not json", orjson.dumps(envelope(2).to_dict()))
+    inbox_module.ensure_draining(ingest_queue(redis_client, "cdr-ingest"), 30)
+    work(redis_client)
+    assert runtime.store.count() == 1
+    (q,) = runtime.store.quarantined()
+    assert "{not json" in q.envelope["body"]

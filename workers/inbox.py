@@ -1,0 +1,144 @@
+"""The inbox: how pushed deliveries reach the workers in big batches whatever the request rate.
+
+The receiver appends each batch of envelopes to a Redis list in ONE round trip (a Lua script that
+also applies the dedupe window), and enqueues an RQ ``drain`` job only when none is pending. A
+drain job atomically moves up to ``CHUNK`` envelopes from the inbox to a list named after the job
+(``processing:<job id>``), asks for a follow-up job while the inbox still holds more (so every
+free worker helps), ingests the chunk, then deletes its list. RQ's per-job cost (a dozen Redis
+round trips) is thus paid once per chunk, not once per request.
+
+Nothing is lost: the inbox and the processing lists are ordinary Redis data (AOF); a drain job
+that fails or is killed keeps its processing list, and RQ's retry, abandoned-job recovery or
+``failed requeue`` runs the same job id again, which ingests that list before taking anything new.
+The store upsert is idempotent, so a chunk ingested twice changes nothing.
+
+Not for Redis Cluster: the script touches dedupe keys it does not declare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import redis
+from rq import Queue
+
+from workers.envelope import Envelope
+
+CHUNK = 500
+DRAIN_JOB = "workers.jobs.drain"
+PENDING_TTL_S = 30  # a lost "drain pending" mark only delays draining this long
+
+# KEYS: inbox, pending mark. ARGV: window_s, then (dedupe key or "", envelope) pairs.
+# Returns {1 if a drain job must be enqueued else 0, fresh flag per envelope...}.
+_PUSH = """
+local window = tonumber(ARGV[1])
+local result = {0}
+local pushed = 0
+for i = 2, #ARGV, 2 do
+  local fresh = 1
+  if ARGV[i] ~= '' and window > 0 then
+    if not redis.call('SET', ARGV[i], '1', 'NX', 'EX', window) then fresh = 0 end
+  end
+  if fresh == 1 then
+    redis.call('RPUSH', KEYS[1], ARGV[i + 1])
+    pushed = pushed + 1
+  end
+  result[#result + 1] = fresh
+end
+if pushed > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', PENDING_TTL) then
+  result[1] = 1
+end
+return result
+"""
+# KEYS: inbox, processing list. ARGV: count. Moves up to count envelopes, oldest first.
+_TAKE = """
+local items = redis.call('LPOP', KEYS[1], ARGV[1])
+if not items then return {} end
+redis.call('RPUSH', KEYS[2], unpack(items))
+return items
+"""
+
+
+def inbox_key(queue_name: str) -> str:
+    return f"cdr-ingest:inbox:{queue_name}"
+
+
+def pending_key(queue_name: str) -> str:
+    return f"cdr-ingest:drain-pending:{queue_name}"
+
+
+def processing_key(job_id: str) -> str:
+    return f"cdr-ingest:processing:{job_id}"
+
+
+class Inbox:
+    def __init__(self, connection: redis.Redis, queue: Queue, *, window_s: int, job_timeout_s: int) -> None:
+        self._connection = connection
+        self._queue = queue
+        self._window_s = window_s
+        self._job_timeout_s = job_timeout_s
+        self._push = connection.register_script(_PUSH.replace("PENDING_TTL", str(PENDING_TTL_S)))
+
+    def push(self, envelopes: Sequence[Envelope], dedupe_keys: Sequence[str | None]) -> list[bool]:
+        """Append the envelopes not seen within the dedupe window; True per envelope appended.
+
+        Raises ``redis.RedisError`` when Redis cannot take them (nothing claimed is then kept:
+        a script either runs whole or not at all).
+        """
+        args: list[Any] = [self._window_s]
+        for envelope, key in zip(envelopes, dedupe_keys, strict=True):
+            args += [key or "", orjson.dumps(envelope.to_dict())]
+        names = self._queue.name
+        answer = self._push(keys=[inbox_key(names), pending_key(names)], args=args)
+        if answer[0]:
+            schedule_drain(self._queue, self._job_timeout_s)
+        return [bool(flag) for flag in answer[1:]]
+
+
+def schedule_drain(queue: Queue, job_timeout_s: int) -> None:
+    """Enqueue a drain job (the caller holds the "pending" mark, or is recovering)."""
+    from workers.queue import FAILURE_TTL_S, RETRY  # no cycle at import time
+
+    try:
+        queue.enqueue(DRAIN_JOB, retry=RETRY, result_ttl=0, failure_ttl=FAILURE_TTL_S, job_timeout=job_timeout_s)
+    except redis.RedisError:
+        queue.connection.delete(pending_key(queue.name))  # let the next batch try again
+        raise
+
+
+def ensure_draining(queue: Queue, job_timeout_s: int) -> bool:
+    """If the inbox holds envelopes and no drain is pending, schedule one. True if it did."""
+    connection = queue.connection
+    if connection.llen(inbox_key(queue.name)) and connection.set(
+        pending_key(queue.name), "1", nx=True, ex=PENDING_TTL_S
+    ):
+        schedule_drain(queue, job_timeout_s)
+        return True
+    return False
+
+
+def take(connection: redis.Redis, queue_name: str, job_id: str) -> list[bytes]:
+    """This job's chunk: what a previous attempt of the same job left, else up to CHUNK new ones."""
+    mine = processing_key(job_id)
+    left: list[bytes] = connection.lrange(mine, 0, -1)  # type: ignore[assignment]
+    if left:
+        return left
+    take_script = connection.register_script(_TAKE)
+    return list(take_script(keys=[inbox_key(queue_name), mine], args=[CHUNK]))
+
+
+def done(connection: redis.Redis, job_id: str) -> None:
+    connection.delete(processing_key(job_id))
+
+
+def decoded(items: Sequence[bytes]) -> list[Any]:
+    """Inbox items as envelope dicts; an unreadable one is passed on as text for quarantine."""
+    out: list[Any] = []
+    for item in items:
+        try:
+            out.append(orjson.loads(item))
+        except orjson.JSONDecodeError:
+            out.append({"feed": "unknown", "body": item.decode("utf-8", "replace")})
+    return out
