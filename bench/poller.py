@@ -1,10 +1,11 @@
-"""``make bench-poller``: a real backfill of BENCH_POLLER_ROWS (default 100,000) Callr rows from the
-fake vendor API into PostgreSQL, once per source (``callr.jsonrpc``, ``callr.export``).
+"""``make bench-poller``: a real backfill of BENCH_POLLER_ROWS (default 100,000) rows per poller source
+from the fake vendor APIs (Sinch: a directory of daily files) into PostgreSQL.
 
-Its own Redis and PostgreSQL (as ``make bench``), the fake API (tests/fakes/vendor_api.py) in a
+Its own Redis and PostgreSQL (as ``make bench``), the fake APIs (tests/fakes/vendor_api.py) in a
 thread, ``run_backfill`` in this process (fetch + enqueue, timed), and BENCH_WORKERS (default 2)
-``cdr-ingest worker`` processes draining into a fresh database. Prints one line per source:
-rows/s fetched and queued by the poller, and rows/s stored end to end (poller start → queue empty).
+``cdr-ingest worker`` processes draining into a fresh database. Prints one line per source: rows/s
+fetched and queued by the poller, and rows/s stored end to end (poller start → queue empty).
+BENCH_POLLER_SOURCES (comma-separated) picks sources; default all five.
 """
 
 from __future__ import annotations
@@ -13,46 +14,91 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import redis
 
-from bench.common import fresh_db, log, queue_idle, stored
+from bench.common import fresh_db, log, queue_idle
 from tests.e2e.stack import Stack, wait_until
+from tests.fakes.kazoo_api import kazoo_row
 from tests.fakes.serve import serve_in_thread
+from tests.fakes.sinch_files import APP_KEY, verification_line, voice_line
 from tests.fakes.vendor_api import FakeVendors, create_app, v1_cdr, v2_call
+from tests.fakes.vobiz_api import vobiz_cdr
 from tests.faults.servers import PostgresServer, RedisServer
 from workers.logs import configure_logging
 from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
 from workers.poller.progress import LogReporter
+from workers.poller.sources import _files
 from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import load_settings
+from workers.store import open_store
 
 ROWS = int(os.environ.get("BENCH_POLLER_ROWS", "100000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+SOURCES = os.environ.get("BENCH_POLLER_SOURCES", "callr.jsonrpc,callr.export,vobiz.api,kazoo.cdrs,sinch.files")
 DAYS = 5
 START = datetime(2024, 5, 1, tzinfo=UTC)
+STEP = timedelta(days=DAYS) / ROWS
 
 
-def fill(vendors: FakeVendors) -> None:
-    """ROWS calls spread over DAYS days, half inbound, half outbound, for both APIs."""
-    step = timedelta(days=DAYS) / ROWS
-    vendors.callr.cdrs_in = [v1_cdr(n, START + n * step) for n in range(0, ROWS, 2)]
-    vendors.callr.cdrs_out = [v1_cdr(n, START + n * step, outbound=True) for n in range(1, ROWS, 2)]
-    vendors.callr.calls = [
-        v2_call(n, START + n * step, direction="inbound" if n % 2 == 0 else "outbound") for n in range(ROWS)
-    ]
-    vendors.callr.pending_polls = 0  # the task is done when first asked (after the 1 s first wait)
-
-
-def run(source: str, env: dict[str, str], fake_url: str, vendors: FakeVendors, tmp: Path) -> dict[str, float]:
+def fill(vendors: FakeVendors, sinch_dir: Path) -> None:
+    """ROWS calls spread over DAYS days for every API; Sinch: one voice file a day (a tenth of the
+    rows verifications, in a file of their own)."""
     c = vendors.callr
-    env = {**env, "CALLR_API_URL": f"{fake_url}/callr/v2.0", "CALLR_API_KEY": c.api_key,
-           "CALLR_JSONRPC_URL": f"{fake_url}/callr/json-rpc/v1.1/", "CALLR_LOGIN": c.login,
-           "CALLR_PASSWORD": c.password}  # fmt: skip
+    c.cdrs_in = [v1_cdr(n, START + n * STEP) for n in range(0, ROWS, 2)]
+    c.cdrs_out = [v1_cdr(n, START + n * STEP, outbound=True) for n in range(1, ROWS, 2)]
+    c.calls = [v2_call(n, START + n * STEP, direction="inbound" if n % 2 == 0 else "outbound") for n in range(ROWS)]
+    c.pending_polls = 0  # the task is done when first asked (after the 1 s first wait)
+    vendors.vobiz.cdrs = [vobiz_cdr(f"call-{n}", START + n * STEP, answered=n % 4 > 0) for n in range(ROWS)]
+    vendors.kazoo.cdrs = [kazoo_row(f"leg-{n}", START + n * STEP, answered=n % 4 > 0) for n in range(ROWS)]
+    for day in range(DAYS):
+        at = START + timedelta(days=day)
+        per_day = range(day * ROWS // DAYS, (day + 1) * ROWS // DAYS)
+        voice = [voice_line("pstn_terminated", f"sinch-{n}", START + n * STEP) for n in per_day if n % 10]
+        checks = [verification_line(f"v-{n}", START + n * STEP) for n in per_day if n % 10 == 0]
+        (sinch_dir / f"voice-{at:%Y-%m-%d}.csv").write_text("\n".join(voice) + "\n")
+        (sinch_dir / f"verification-{at:%Y-%m-%d}.csv").write_text("\n".join(checks) + "\n")
+
+
+def source_env(source: str, url: str, vendors: FakeVendors, sinch_dir: Path) -> dict[str, str]:
+    c, v, k = vendors.callr, vendors.vobiz, vendors.kazoo
+    return {
+        "callr": {"CALLR_API_URL": f"{url}/callr/v2.0", "CALLR_API_KEY": c.api_key,
+                  "CALLR_JSONRPC_URL": f"{url}/callr/json-rpc/v1.1/", "CALLR_LOGIN": c.login,
+                  "CALLR_PASSWORD": c.password, "CALLR_ACCOUNT_SID": "bench"},
+        "vobiz": {"VOBIZ_API_URL": f"{url}/vobiz/api/v1", "VOBIZ_AUTH_ID": v.auth_id, "VOBIZ_AUTH_TOKEN": v.auth_token},
+        "kazoo": {"KAZOO_API_URL": f"{url}/kazoo/v2", "KAZOO_ACCOUNT_ID": k.account_id,
+                  "KAZOO_AUTH_TOKEN": k.auth_token},
+        "sinch": {"SINCH_CDR_SOURCE": str(sinch_dir), "SINCH_APP_KEY": APP_KEY},
+    }[source.split(".")[0]]  # fmt: skip
+
+
+def stored(database_url: str) -> int:
+    """Call legs and verifications stored."""
+    store = open_store(database_url)
+    try:
+        return store.count() + store.count("verifications")
+    finally:
+        store.close()
+
+
+_last: list[int] = []
+
+
+def settled(database_url: str) -> bool:
+    count = stored(database_url)
+    same = bool(_last) and _last[-1] == count
+    _last.append(count)
+    time.sleep(0.5)
+    return same
+
+
+def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
     settings = load_settings(env)
     r = redis.Redis.from_url(env["REDIS_URL"])
     r.flushdb()
@@ -64,13 +110,16 @@ def run(source: str, env: dict[str, str], fake_url: str, vendors: FakeVendors, t
             stack.worker(f"{source}-worker{i}")
         started = time.monotonic()
         tally = run_backfill(
-            settings, "callr", START, START + timedelta(days=DAYS), client=client,
+            settings, source.split(".")[0], START, START + timedelta(days=DAYS), client=client,
             enqueue=partial(enqueue_envelopes, queue), reporter=LogReporter(), clock=lambda: datetime.now(UTC),
             source=source,
         )  # fmt: skip
         polled = time.monotonic() - started
         wait_until(lambda: queue_idle(r, settings.queue_name), timeout_s=900, what="the queue to drain")
         total = time.monotonic() - started
+        # A worker may hold the last job between dequeuing it and registering it as started:
+        # idle is believed once the stored count no longer moves.
+        wait_until(lambda: settled(env["DATABASE_URL"]), timeout_s=60, what="the last job")
     finally:
         client.close()
         stack.stop()
@@ -80,27 +129,38 @@ def run(source: str, env: dict[str, str], fake_url: str, vendors: FakeVendors, t
             "end_to_end_s": round(total, 2), "stored_rows_per_s": round(rows / total)}  # fmt: skip
 
 
-def main() -> int:
-    configure_logging(fmt="json", level="WARNING")
+def with_servers(body: Callable[[str, PostgresServer, Path], None]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cdr-bench-poller-"))
     redis_server = RedisServer(tmp / "redis")
     redis_server.start()
     pg = PostgresServer()
     pg.init()
     pg.start()
-    vendors = FakeVendors()
-    fill(vendors)
     try:
-        with serve_in_thread(create_app(vendors)) as url:
-            for source in ("callr.jsonrpc", "callr.export"):
-                log(f"backfill of {ROWS:,} rows through {source} into PostgreSQL, {WORKERS} workers")
-                env = {"REDIS_URL": redis_server.url, "DATABASE_URL": fresh_db(pg, "poller"),
-                       "CALLR_ACCOUNT_SID": "bench", "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING"}  # fmt: skip
-                result = run(source, env, url, vendors, tmp)
-                print(f"{source}: " + "  ".join(f"{k}={v}" for k, v in result.items()), flush=True)
+        body(redis_server.url, pg, tmp)
     finally:
         redis_server.stop()
         pg.destroy()
+
+
+def main() -> int:
+    configure_logging(fmt="json", level="WARNING")
+    _files.SETTLE_S = 0  # the bench writes its files just before reading them
+
+    def bench(redis_url: str, pg: PostgresServer, tmp: Path) -> None:
+        vendors = FakeVendors()
+        sinch_dir = tmp / "sinch"
+        sinch_dir.mkdir()
+        fill(vendors, sinch_dir)
+        with serve_in_thread(create_app(vendors)) as url:
+            for source in SOURCES.split(","):
+                log(f"backfill of {ROWS:,} rows through {source} into PostgreSQL, {WORKERS} workers")
+                env = {"REDIS_URL": redis_url, "DATABASE_URL": fresh_db(pg, "poller"), "LOG_FORMAT": "json",
+                       "LOG_LEVEL": "WARNING", **source_env(source, url, vendors, sinch_dir)}  # fmt: skip
+                result = run(source, env, tmp)
+                print(f"{source}: " + "  ".join(f"{k}={v}" for k, v in result.items()), flush=True)
+
+    with_servers(bench)
     return 0
 
 

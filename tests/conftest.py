@@ -1,11 +1,13 @@
 """Shared fixtures: real Redis (a claimed DB number, flushed around each test), real PostgreSQL
-(a schema of this session's own), SQLite in a temp dir, settings factories, log reset."""
+(a schema of this session's own), SQLite in a temp dir, settings factories, the fake vendor APIs,
+log reset."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import redis
 import structlog
 from rq import Queue, SimpleWorker
 
+from tests.fakes.serve import serve_in_thread
+from tests.fakes.vendor_api import FakeCallr, FakeKazoo, FakeVendors, FakeVobiz, create_app
 from workers import jobs
 from workers.settings import Settings, load_settings
 from workers.store import SqlStore, open_store
@@ -189,6 +193,28 @@ def work(queue: Queue, connection: redis.Redis) -> None:
     from workers.queue import OrjsonSerializer
 
     BurstWorker([queue], connection=connection, serializer=OrjsonSerializer).work(burst=True)
+
+
+@dataclass
+class FakeServer:
+    vendors: FakeVendors
+    url: str
+
+
+@pytest.fixture(scope="session")
+def _fake_server() -> Iterator[FakeServer]:
+    vendors = FakeVendors()
+    with serve_in_thread(create_app(vendors)) as url:
+        yield FakeServer(vendors, url)
+
+
+@pytest.fixture
+def fake(_fake_server: FakeServer) -> FakeServer:
+    """The fake vendor APIs on 127.0.0.1 (one server per session), with fresh state for this test."""
+    _fake_server.vendors.callr = FakeCallr()
+    _fake_server.vendors.vobiz = FakeVobiz()
+    _fake_server.vendors.kazoo = FakeKazoo()
+    return _fake_server
 
 
 @pytest.fixture(autouse=True)

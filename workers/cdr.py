@@ -7,11 +7,11 @@ ingestion bookkeeping. Pure data, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 
 class Direction(StrEnum):
@@ -50,6 +50,10 @@ class Source(StrEnum):
 @dataclass(frozen=True)
 class CDR:
     """One call leg as one delivery describes it. ``None`` means the delivery did not say."""
+
+    # Fixed by the id, never merged; and the fields whose backfill value wins (workers.merge).
+    IDENTITY: ClassVar[tuple[str, ...]] = ("vendor", "account_id", "call_id", "leg")
+    BILLING: ClassVar[frozenset[str]] = frozenset({"cost", "currency", "billed_s"})
 
     vendor: str
     account_id: str | None
@@ -93,22 +97,24 @@ def cdr_id(vendor: str, account_id: str | None, call_id: str, leg: str | None = 
     return f"{base}:{leg}" if leg else base
 
 
-# Identity columns: fixed by the id, never merged.
-IDENTITY_FIELDS = ("vendor", "account_id", "call_id", "leg")
-# Call fields merged one by one under schema.md's rules.
-CALL_FIELDS = tuple(f.name for f in fields(CDR) if f.name not in IDENTITY_FIELDS and f.name != "extra")
-BILLING_FIELDS = frozenset({"cost", "currency", "billed_s"})
+class Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Identified)
 
 
 @dataclass(frozen=True)
-class StoredCDR:
-    """The merged row: the call as all deliveries so far describe it, plus bookkeeping.
+class Stored(Generic[R]):
+    """A merged row: the record (a ``CDR``; a ``Verification`` in the verifications table) as all
+    deliveries so far describe it, plus bookkeeping. The record keeps the name ``cdr``.
 
     ``versions`` records, per field, which delivery set it (see ``workers.merge``); it is what
     makes merging independent of the order deliveries are processed in.
     """
 
-    cdr: CDR
+    cdr: R
     sources: frozenset[Source]
     first_seen_at: datetime
     updated_at: datetime
@@ -118,3 +124,6 @@ class StoredCDR:
     @property
     def id(self) -> str:
         return self.cdr.id
+
+
+StoredCDR = Stored[CDR]

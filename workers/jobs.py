@@ -1,4 +1,4 @@
-"""The one RQ job: a batch of envelopes → normalized deliveries → one store upsert.
+"""The one RQ job: a batch of envelopes → normalized deliveries → one store upsert per table.
 
 Retry or quarantine is decided here and only here: a payload that cannot be normalized is
 deterministic, so it goes to the quarantine table at once (never failing its batch neighbours);
@@ -19,6 +19,7 @@ from rq import get_current_job
 
 from workers import inbox, metrics
 from workers.bodies import decode
+from workers.cdr import CDR, Stored
 from workers.envelope import Envelope, new_ingest_id
 from workers.errors import PayloadError, TransientError
 from workers.logs import get_logger
@@ -27,6 +28,7 @@ from workers.queue import ingest_queue
 from workers.settings import Account, Settings, load_settings
 from workers.store import SqlStore, open_store
 from workers.vendors import Ignored, get_feed, vendor_of
+from workers.verification import Verification
 
 log = get_logger("cdr_ingest.worker")
 
@@ -62,8 +64,9 @@ def current_runtime() -> Runtime:
     return _runtime
 
 
-def normalize(envelope: Envelope, account: Account | None) -> Delivery | None:
-    """Envelope → delivery (None when the payload carries no CDR). Pure; raises ``PayloadError``."""
+def normalize(envelope: Envelope, account: Account | None) -> Delivery[Any] | None:
+    """Envelope → delivery of a CDR or a verification (None when the payload carries neither).
+    Pure; raises ``PayloadError``."""
     if account is None:
         raise PayloadError(f"account {envelope.account!r} of {envelope.feed} is not configured")
     try:
@@ -84,7 +87,7 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """RQ entry point (enqueued by name as ``workers.jobs.ingest``)."""
     rt = current_runtime()
     started = time.perf_counter()
-    accepted: list[tuple[Envelope, Delivery]] = []
+    accepted: list[tuple[Envelope, Delivery[Any]]] = []
     quarantined = ignored = 0
     outcomes: Counter[tuple[str, str]] = Counter()
     for item in batch:
@@ -105,12 +108,14 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
             outcomes[envelope.feed, "ignored"] += 1
             continue
         accepted.append((envelope, delivery))
-    deliveries = [d for _, d in accepted]
+    calls = [d for _, d in accepted if isinstance(d.cdr, CDR)]
+    verifications = [d for _, d in accepted if isinstance(d.cdr, Verification)]
     try:
         with metrics.STORE_WRITE_SECONDS.time():
-            rows = rt.store.upsert(deliveries, now=datetime.now(UTC))
+            rows: list[Stored[Any]] = [*rt.store.upsert(calls, now=datetime.now(UTC))]
+            rows += rt.store.upsert_verifications(verifications, now=datetime.now(UTC))
     except TransientError as e:
-        log.error("ingest.store_failed", deliveries=len(deliveries), error=str(e), outcome="retry")
+        log.error("ingest.store_failed", deliveries=len(accepted), error=str(e), outcome="retry")
         metrics.observe_job("failed")
         raise
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -118,6 +123,13 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     by_id = {r.id: r for r in rows}
     for envelope, d in accepted:
         row = by_id[d.cdr.id]
+        age_ms = round((stored_at - d.received_at).total_seconds() * 1000, 1)
+        if isinstance(row.cdr, Verification):
+            log.info("verification.stored", feed=envelope.feed, account=row.cdr.account_id,
+                     verification_id=row.cdr.verification_id, ingest_id=d.ingest_id, method=row.cdr.method,
+                     result=row.cdr.result, sources=",".join(sorted(row.sources)), age_ms=age_ms,
+                     batch_ms=elapsed_ms)  # fmt: skip
+            continue
         log.info(
             "cdr.stored",
             feed=envelope.feed,
@@ -129,12 +141,12 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
             from_number=row.cdr.from_number,
             to_number=row.cdr.to_number,
             sources=",".join(sorted(row.sources)),
-            age_ms=round((stored_at - d.received_at).total_seconds() * 1000, 1),
+            age_ms=age_ms,
             batch_ms=elapsed_ms,
         )
     outcomes.update((envelope.feed, "stored") for envelope, _ in accepted)
     metrics.observe_job("processed", outcomes)
-    return {"stored": len(deliveries), "quarantined": quarantined, "ignored": ignored}
+    return {"stored": len(accepted), "quarantined": quarantined, "ignored": ignored}
 
 
 def drain() -> dict[str, int]:

@@ -1,5 +1,7 @@
 """Re-deliveries of one call merge into one row (``shared/schema.md`` "Merging re-deliveries"). Pure.
 
+The same rules serve every stored record: call legs (``CDR``) and verifications (``Verification``);
+each record type names its identity fields (never merged) and its billing fields.
 Each field is a last-writer-wins register: the value of the delivery with the highest version
 among those that carried a value. A version is ``priority|received_at|ingest_id``; billing fields
 (cost, currency, billed_s) from a backfill get priority 1, so exports win over push values,
@@ -16,26 +18,28 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from workers.cdr import BILLING_FIELDS, CALL_FIELDS, CDR, Direction, Source, Status, StoredCDR
+from workers.cdr import CDR, Direction, Source, Status, Stored
 from workers.normalize.times import format_utc
+from workers.verification import Verification
 
 _UNSET_ENUMS = (Status.UNKNOWN, Direction.UNKNOWN)
+R = TypeVar("R", CDR, Verification)
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One normalized delivery of a call leg, with where and when it came from."""
+class Delivery(Generic[R]):
+    """One normalized delivery of a call leg (or a verification), with where and when it came from."""
 
-    cdr: CDR
+    cdr: R
     source: Source
     received_at: datetime
     ingest_id: str
     raw: Any
 
 
-def _versions(delivery: Delivery) -> tuple[str, str]:
+def _versions(delivery: Delivery[Any]) -> tuple[str, str]:
     """(version of an ordinary field, version of a billing field) for this delivery."""
     base = f"|{format_utc(delivery.received_at)}|{delivery.ingest_id}"
     return "0" + base, ("1" if delivery.source is Source.BACKFILL else "0") + base
@@ -45,7 +49,15 @@ def _is_unset(value: Any) -> bool:
     return value is None or value in _UNSET_ENUMS
 
 
-def merge(existing: StoredCDR | None, delivery: Delivery, *, now: datetime) -> StoredCDR:
+def _merged(record_type: type[CDR | Verification]) -> tuple[str, ...]:
+    """The fields merged one by one: all but the identity and ``extra`` (merged key by key)."""
+    return tuple(f.name for f in dataclasses.fields(record_type) if f.name not in (*record_type.IDENTITY, "extra"))
+
+
+MERGED_FIELDS = {CDR: _merged(CDR), Verification: _merged(Verification)}
+
+
+def merge(existing: Stored[R] | None, delivery: Delivery[R], *, now: datetime) -> Stored[R]:
     """The row after ``delivery`` is applied to ``existing`` (None: the call is new)."""
     if existing is None:
         return _first(delivery, now=now)
@@ -56,22 +68,24 @@ def merge(existing: StoredCDR | None, delivery: Delivery, *, now: datetime) -> S
     versions = dict(existing.versions)
     ordinary, billing = _versions(delivery)
     changes: dict[str, Any] = {}
-    for name in CALL_FIELDS:
+    for name in MERGED_FIELDS[type(incoming)]:
         value = getattr(incoming, name)
-        if not _is_unset(value) and _wins(versions, name, billing if name in BILLING_FIELDS else ordinary):
+        if not _is_unset(value) and _wins(versions, name, billing if name in incoming.BILLING else ordinary):
             changes[name] = value
 
-    extra = dict(existing.cdr.extra)
-    for key, value in incoming.extra.items():
-        if value is not None and _wins(versions, f"extra.{key}", ordinary):
-            extra[key] = value
+    if isinstance(incoming, CDR):
+        extra = dict(getattr(existing.cdr, "extra", {}))
+        for key, value in incoming.extra.items():
+            if value is not None and _wins(versions, f"extra.{key}", ordinary):
+                extra[key] = value
+        changes["extra"] = extra
 
     raw = dict(existing.raw)
     if _wins(versions, f"raw.{delivery.source}", ordinary):
         raw[str(delivery.source)] = delivery.raw
 
-    return StoredCDR(
-        cdr=dataclasses.replace(existing.cdr, **changes, extra=extra),
+    return Stored(
+        cdr=dataclasses.replace(existing.cdr, **changes),
         sources=existing.sources | {delivery.source},
         first_seen_at=min(existing.first_seen_at, delivery.received_at),
         updated_at=now,
@@ -80,20 +94,25 @@ def merge(existing: StoredCDR | None, delivery: Delivery, *, now: datetime) -> S
     )
 
 
-def _first(delivery: Delivery, *, now: datetime) -> StoredCDR:
+def _first(delivery: Delivery[R], *, now: datetime) -> Stored[R]:
     """A new call: the delivery as it is, each field it carries versioned by it (the hot path)."""
     incoming = delivery.cdr
     ordinary, billing = _versions(delivery)
     versions = {
-        name: billing if name in BILLING_FIELDS else ordinary
-        for name in CALL_FIELDS
+        name: billing if name in incoming.BILLING else ordinary
+        for name in MERGED_FIELDS[type(incoming)]
         if not _is_unset(getattr(incoming, name))
     }
-    extra = {k: v for k, v in incoming.extra.items() if v is not None}
-    versions.update((f"extra.{k}", ordinary) for k in extra)
+    record = incoming
+    if isinstance(incoming, CDR):
+        extra = {k: v for k, v in incoming.extra.items() if v is not None}
+        versions.update((f"extra.{k}", ordinary) for k in extra)
+        if len(extra) != len(incoming.extra):
+            cleaned: dict[str, Any] = {"extra": extra}
+            record = dataclasses.replace(incoming, **cleaned)
     versions[f"raw.{delivery.source}"] = ordinary
-    return StoredCDR(
-        cdr=incoming if len(extra) == len(incoming.extra) else dataclasses.replace(incoming, extra=extra),
+    return Stored(
+        cdr=record,
         sources=frozenset({delivery.source}),
         first_seen_at=delivery.received_at,
         updated_at=now,
@@ -111,7 +130,7 @@ def _wins(versions: dict[str, str], key: str, version: str) -> bool:
     return True
 
 
-def as_comparable(row: StoredCDR) -> Mapping[str, Any]:
+def as_comparable(row: Stored[Any]) -> Mapping[str, Any]:
     """The row without ``updated_at`` (a wall-clock write time), for equality checks."""
     return {
         "cdr": row.cdr,

@@ -103,7 +103,9 @@ class Settings:
 
 
 # Per vendor: the variable naming the account, the secrets by purpose, options with defaults,
-# the currency variable and its default. A vendor appears as an account when any of these is set.
+# the currency variable and its default. A vendor appears as an account when its id variable, a
+# secret (but the "helpers": AWS credentials may be set for other reasons) or an option named in
+# "enables" is set.
 _VENDOR_ENV: dict[str, dict[str, Any]] = {
     "callr": {
         "id": ("CALLR_ACCOUNT_SID", "default"),
@@ -140,8 +142,15 @@ _VENDOR_ENV: dict[str, dict[str, Any]] = {
     },
     "sinch": {
         "id": ("SINCH_APP_KEY", "default"),
-        "secrets": {"app": "SINCH_APP_SECRET"},
-        "options": {},
+        "secrets": {"app": "SINCH_APP_SECRET", "s3": "AWS_SECRET_ACCESS_KEY", "s3_session": "AWS_SESSION_TOKEN"},
+        "helpers": ("s3", "s3_session"),
+        "options": {
+            "cdr_source": ("SINCH_CDR_SOURCE", None),  # a directory or s3://bucket/prefix of the daily CDR files
+            "s3_endpoint_url": ("AWS_ENDPOINT_URL", None),  # an S3-compatible store (MinIO, Ceph...)
+            "s3_region": ("AWS_DEFAULT_REGION", None),
+            "s3_access_key_id": ("AWS_ACCESS_KEY_ID", None),
+        },
+        "enables": ("cdr_source",),
         "region": "SINCH_DEFAULT_REGION",
         "allowed_ips": "SINCH_ALLOWED_IPS",
     },
@@ -149,6 +158,7 @@ _VENDOR_ENV: dict[str, dict[str, Any]] = {
         "id": ("KAZOO_ACCOUNT_ID", "default"),
         "secrets": {"webhook": "KAZOO_WEBHOOK_TOKEN", "api": "KAZOO_AUTH_TOKEN"},
         "options": {"api_url": ("KAZOO_API_URL", None)},
+        "currency": ("KAZOO_CURRENCY", "USD"),  # /cdrs costs are in units of the operator's currency
         "region": "KAZOO_DEFAULT_REGION",
         "allowed_ips": "KAZOO_ALLOWED_IPS",
     },
@@ -209,7 +219,12 @@ def _accounts_from_env(env: Mapping[str, str]) -> list[Account]:
         secrets = {p: env_rotating(env, var) for p, var in spec["secrets"].items()}
         secrets = {p: s for p, s in secrets.items() if s}
         id_var, id_default = spec["id"]
-        if not secrets and not env.get(id_var):
+        enabling = set(secrets) - set(spec.get("helpers", ()))
+        if (
+            not enabling
+            and not env.get(id_var)
+            and not any(env.get(spec["options"][o][0]) for o in spec.get("enables", ()))
+        ):
             continue
         options = {k: env.get(var) or d for k, (var, d) in spec["options"].items() if env.get(var) or d}
         currency_var, currency_default = spec.get("currency", ("", None))

@@ -2,16 +2,15 @@
 
 Callr: the legacy JSON-RPC ``cdr.get`` (Basic auth) and the v2 ``POST /calls/export`` task with
 ``POST /tasks/{sid}`` and a CSV download (``x-api-key``), in the shapes the poller assumes
-(``workers/poller/sources/_callr_task.py``). Faults (429 with ``Retry-After``, 5xx, 401/403, a
-slow answer that times the client out) are queued per route and served before normal answers.
-Add a vendor: a state dataclass on ``FakeVendors`` and its routes in ``create_app``.
+(``workers/poller/sources/_callr_task.py``). Vobiz's CDR list (``vobiz_api.py``) and Kazoo's
+crossbar ``/cdrs`` (``kazoo_api.py``). Faults (429 with ``Retry-After``, 5xx, 401/403, a slow
+answer that times the client out) are queued per route and served before normal answers.
+Add a vendor: a ``FakeApi`` state on ``FakeVendors`` and its routes in ``create_app``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import bisect
 import csv
 import io
 import itertools
@@ -24,28 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from workers.normalize.times import parse_time
+from tests.fakes.base import FakeApi, Fault, Seen, between_iso, record
+from tests.fakes.kazoo_api import FakeKazoo, KazooApi
+from tests.fakes.vobiz_api import FakeVobiz, VobizApi
+
+__all__ = ["FakeCallr", "FakeKazoo", "FakeVendors", "FakeVobiz", "Fault", "Seen", "create_app", "v1_cdr", "v2_call"]
 
 
 @dataclass
-class Fault:
-    status: int = 500  # 0: no error status, only the delay (then the normal answer)
-    retry_after: str | None = None
-    delay_s: float = 0.0
-
-
-@dataclass
-class Seen:
-    route: str
-    method: str
-    path: str
-    headers: dict[str, str]
-    params: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class FakeCallr:
+class FakeCallr(FakeApi):
     login: str = "fake-login"
     password: str = "fake-password-123"
     api_key: str = "fake-api-key-456"
@@ -56,55 +42,15 @@ class FakeCallr:
     pending_polls: int = 1  # task answers "running" this many times first
     presigned_base: str | None = None  # set: links are absolute, on this base, and need no key
     csv_junk: list[str] = field(default_factory=list)  # raw lines appended to every CSV export
-    faults: dict[str, list[Fault]] = field(default_factory=dict)  # route -> served first
-    seen: list[Seen] = field(default_factory=list)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
-
-    def fault(self, route: str, *faults: Fault) -> None:
-        self.faults.setdefault(route, []).extend(faults)
-
-    def requests(self, route: str) -> list[Seen]:
-        return [s for s in self.seen if s.route == route]
 
 
 @dataclass
 class FakeVendors:
     callr: FakeCallr = field(default_factory=FakeCallr)
-
-
-async def _record(state: FakeCallr, route: str, request: Request) -> Response | None:
-    body = await request.body()
-    state.seen.append(Seen(route, request.method, request.url.path, dict(request.headers),
-                           dict(request.query_params), body))  # fmt: skip
-    queued = state.faults.get(route)
-    if queued:
-        fault = queued.pop(0)
-        await asyncio.sleep(fault.delay_s)
-        if fault.status:
-            headers = {"retry-after": fault.retry_after} if fault.retry_after else {}
-            return JSONResponse({"code": "fault", "message": f"injected {fault.status}"}, fault.status, headers)
-    return None
-
-
-# (rows list, its length, key) -> sorted times and rows; the list itself is held so its id stays its own.
-_INDEX: dict[tuple[int, str], tuple[list[dict[str, Any]], int, list[datetime], list[dict[str, Any]]]] = {}
-
-
-def _between(rows: list[dict[str, Any]], key: str, low: str, high: str) -> list[dict[str, Any]]:
-    """Rows whose ``key`` time is in ``[low, high]``, through a sorted index (benchmarks hold 100k rows)."""
-    cached = _INDEX.get((id(rows), key))
-    if cached is None or cached[0] is not rows or cached[1] != len(rows):
-        ordered = sorted(rows, key=lambda r: _time(r[key]))
-        cached = _INDEX[(id(rows), key)] = (rows, len(rows), [_time(r[key]) for r in ordered], ordered)
-    times, ordered = cached[2], cached[3]
-    return ordered[bisect.bisect_left(times, _time(low)) : bisect.bisect_right(times, _time(high))]
-
-
-def _time(value: str) -> datetime:
-    parsed = parse_time(value)
-    assert parsed is not None
-    return parsed
+    vobiz: FakeVobiz = field(default_factory=FakeVobiz)
+    kazoo: FakeKazoo = field(default_factory=FakeKazoo)
 
 
 def _csv(rows: list[dict[str, Any]], junk: list[str] | None = None) -> str:
@@ -126,7 +72,7 @@ class _CallrApi:
 
     async def jsonrpc(self, request: Request) -> Response:
         state = self.vendors.callr
-        if (fault := await _record(state, "callr.jsonrpc", request)) is not None:
+        if (fault := await record(state, "callr.jsonrpc", request)) is not None:
             return fault
         expected = base64.b64encode(f"{state.login}:{state.password}".encode()).decode()
         if request.headers.get("authorization") != f"Basic {expected}":
@@ -137,12 +83,12 @@ class _CallrApi:
             return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": None, "error": error})
         cdr_type, low, high = call["params"][:3]
         rows = state.cdrs_in if cdr_type == "IN" else state.cdrs_out
-        result = _between(rows, "start", low, high)
+        result = between_iso(rows, "start", low, high)
         return JSONResponse({"jsonrpc": "2.0", "id": call.get("id"), "result": result})
 
     async def _v2_refusal(self, route: str, request: Request, *, key_needed: bool = True) -> Response | None:
         state = self.vendors.callr
-        refused = await _record(state, route, request)
+        refused = await record(state, route, request)
         if refused is None and key_needed and request.headers.get("x-api-key") != state.api_key:
             refused = JSONResponse({"code": "unauthorized", "message": "bad api key"}, 401)
         return refused
@@ -152,7 +98,7 @@ class _CallrApi:
         if (refused := await self._v2_refusal("callr.export", request)) is not None:
             return refused
         q = request.query_params
-        rows = [c for c in _between(state.calls, "started", q["from"], q["to"]) if c["direction"] == q["direction"]]
+        rows = [c for c in between_iso(state.calls, "started", q["from"], q["to"]) if c["direction"] == q["direction"]]
         if state.export_mode == "inline-json":
             return JSONResponse(rows)
         if state.export_mode == "inline-csv":
@@ -195,8 +141,12 @@ async def redirect(request: Request) -> Response:
 
 def create_app(vendors: FakeVendors) -> Starlette:
     callr = _CallrApi(vendors)
+    vobiz = VobizApi(lambda: vendors.vobiz)
+    kazoo = KazooApi(lambda: vendors.kazoo)
     return Starlette(
         routes=[
+            Route("/vobiz/api/v1/account/{auth_id}/cdr", vobiz.list_cdrs, methods=["GET"]),
+            Route("/kazoo/v2/accounts/{account_id}/cdrs", kazoo.list_cdrs, methods=["GET"]),
             Route("/redirect", redirect, methods=["GET", "POST"]),
             Route("/callr/json-rpc/v1.1/", callr.jsonrpc, methods=["POST"]),
             Route("/callr/v2.0/calls/export", callr.export, methods=["POST"]),

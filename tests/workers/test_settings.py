@@ -181,3 +181,19 @@ def test_account_allowlist_and_read_token_rotation(tmp_path: Path) -> None:
     s = load_settings({"CDR_INGEST_CONFIG": str(cfg), "READ_API_TOKEN": "new", "READ_API_TOKEN_PREVIOUS": "old"})
     assert [str(n) for n in s.accounts_for("kazoo")[0].allowed_ips] == ["192.0.2.0/24", "2001:db8::/32"]
     assert [t.reveal() for t in s.read_api_tokens] == ["new", "old"]
+
+
+def test_poller_sources_of_the_new_vendors() -> None:
+    """SINCH_CDR_SOURCE alone makes a Sinch account (S3 options and secret beside it); AWS credentials
+    alone make none; Kazoo costs default to USD."""
+    env = {"SINCH_CDR_SOURCE": "s3://b/p/", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ACCESS_KEY_ID": "ak",
+           "AWS_SECRET_ACCESS_KEY": "sk", "AWS_DEFAULT_REGION": "eu-west-1", "KAZOO_AUTH_TOKEN": "t"}  # fmt: skip
+    sinch, kazoo = sorted(load_settings(env).accounts, key=lambda a: a.vendor, reverse=True)
+    assert (sinch.id, sinch.option("cdr_source")) == ("default", "s3://b/p/")
+    assert sinch.option("s3_endpoint_url") == "http://127.0.0.1:9000"
+    assert sinch.secrets_for("s3")[0].reveal() == "sk" and "sk" not in repr(sinch)
+    assert (
+        kazoo.currency == "USD"
+        and load_settings({"KAZOO_AUTH_TOKEN": "t", "KAZOO_CURRENCY": "eur"}).accounts[0].currency == "EUR"
+    )
+    assert load_settings({"AWS_SECRET_ACCESS_KEY": "sk", "AWS_ACCESS_KEY_ID": "ak"}).accounts == ()

@@ -50,6 +50,13 @@ def before(moment: datetime | None, seconds: int | None) -> datetime | None:
     return moment - timedelta(seconds=seconds)
 
 
+def after(moment: datetime | None, seconds: int | None) -> datetime | None:
+    """``seconds`` after ``moment`` (an end from a start and a duration); None if either is unknown."""
+    if moment is None or seconds is None:
+        return None
+    return moment + timedelta(seconds=seconds)
+
+
 def from_unix(seconds: int | float | str) -> datetime:
     return _EPOCH + timedelta(seconds=_number(seconds))
 

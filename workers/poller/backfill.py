@@ -14,7 +14,7 @@ from workers.poller.checkpoints import whole_second, windows
 from workers.poller.http import HttpClient
 from workers.poller.progress import Reporter
 from workers.poller.pump import Enqueue, Tally, pump, targets
-from workers.poller.sources import sources_for
+from workers.poller.sources import Memory, sources_for
 from workers.settings import Settings
 
 
@@ -47,8 +47,10 @@ def run_backfill(
     outcome = "failed"
     try:
         for acct, src, spans in plan:
+            memory = Memory()  # a file is read once per run; nothing is kept
             for start, end in spans:
-                done = pump(src, acct, start, end, client=client, enqueue=enqueue, clock=clock, on_page=reporter.page)
+                done = pump(src, acct, start, end, client=client, enqueue=enqueue, clock=clock, on_page=reporter.page,
+                            memory=memory)  # fmt: skip
                 reporter.window(src.name, acct.id, start, end, done)
                 total.add(done)
         outcome = "done"

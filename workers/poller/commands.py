@@ -95,7 +95,7 @@ COMMANDS: dict[str, Any] = {"poll": cmd_poll, "backfill": cmd_backfill, "reconci
 def add_parsers(sub: Any) -> None:
     sub.add_parser("poll", help="the backfill poller, forever, for every configured vendor account")
     backfill = sub.add_parser("backfill", help="fetch one window from a vendor's API into the queue, then exit")
-    backfill.add_argument("vendor", help="a vendor with a poller source (callr)")
+    backfill.add_argument("vendor", help="a vendor with a poller source: callr, vobiz, kazoo, sinch")
     backfill.add_argument("--since", required=True, help="YYYY-MM-DD (UTC midnight) or an ISO 8601 time")
     backfill.add_argument("--until", required=True, help="YYYY-MM-DD (that whole day included) or an ISO 8601 time")
     backfill.add_argument("--source", help="only this source, e.g. callr.export (default: every configured one)")

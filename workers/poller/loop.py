@@ -20,9 +20,9 @@ from workers.normalize.times import format_utc
 from workers.poller.checkpoints import poll_start, whole_second, windows
 from workers.poller.http import HttpClient, SourceStopped
 from workers.poller.pump import Enqueue, Tally, pump, targets
-from workers.poller.sources import Source
+from workers.poller.sources import Memory, Source
 from workers.settings import Account, Settings
-from workers.store import SqlStore
+from workers.store import KEEP_STATE, SqlStore
 
 log = get_logger("cdr_ingest.poller")
 
@@ -75,13 +75,16 @@ class Poller:
         key = dict(source=source.name, account=account.id)
         checkpoint = self.store.get_checkpoint(source.vendor, account.id, source.name)
         start = whole_second(poll_start(checkpoint, now, self.overlap))
+        memory = Memory(checkpoint.state if checkpoint else None)
         tally = Tally()
         try:
             for since, until in windows(start, now, source.window):
                 if stop is not None and stop.is_set():
                     break
-                done = pump(source, account, since, until, client=self.client, enqueue=self.enqueue, clock=self.clock)
-                self.store.save_checkpoint(source.vendor, account.id, source.name, until, now=self.clock())
+                done = pump(source, account, since, until, client=self.client, enqueue=self.enqueue, clock=self.clock,
+                            memory=memory)  # fmt: skip
+                state = memory.state if memory.changed else KEEP_STATE
+                self.store.save_checkpoint(source.vendor, account.id, source.name, until, now=self.clock(), state=state)
                 tally.add(done)
                 log.info(
                     "poll.window",

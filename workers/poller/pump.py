@@ -14,7 +14,7 @@ import orjson
 
 from workers.envelope import Envelope
 from workers.poller.http import HttpClient
-from workers.poller.sources import Source, all_sources
+from workers.poller.sources import Memory, Source, all_sources
 from workers.settings import Account, Settings
 
 Enqueue = Callable[[Sequence[Envelope]], object]
@@ -54,9 +54,10 @@ def pump(
     enqueue: Enqueue,
     clock: Callable[[], datetime],
     on_page: Callable[[int], None] | None = None,
+    memory: Memory | None = None,
 ) -> Tally:
     tally = Tally()
-    for page in source.fetch(account, since, until, client):
+    for page in source.fetch(account, since, until, client, memory):
         if not page.rows:
             continue
         received_at = clock()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from workers.errors import ConfigError
 from workers.store.base import QuarantinedEnvelope, SqlStore
-from workers.store.polling import CallSources, Checkpoint
+from workers.store.polling import KEEP_STATE, CallSources, Checkpoint
 
 
 def open_store(database_url: str) -> SqlStore:
@@ -23,4 +23,4 @@ def open_store(database_url: str) -> SqlStore:
     raise ConfigError(f"DATABASE_URL must start with sqlite:// or postgresql://, got {database_url.split(':')[0]!r}")
 
 
-__all__ = ["CallSources", "Checkpoint", "QuarantinedEnvelope", "SqlStore", "open_store"]
+__all__ = ["KEEP_STATE", "CallSources", "Checkpoint", "QuarantinedEnvelope", "SqlStore", "open_store"]

@@ -1,4 +1,4 @@
-"""What both stores do: migrate, upsert through ``merge``, read, quarantine.
+"""What both stores do: migrate, upsert through ``merge`` (cdrs and verifications alike), read, quarantine.
 
 Upserts are batched: one transaction locks the batch's existing rows (in id order, so two
 workers never deadlock), merges every delivery in Python with the pure ``merge``, and writes the
@@ -12,17 +12,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
-from workers.cdr import StoredCDR
+from workers.cdr import CDR, Stored, StoredCDR
 from workers.envelope import Envelope
 from workers.merge import Delivery, merge
 from workers.normalize.times import format_utc, parse_time
 from workers.store.polling import PollingQueries
-from workers.store.rows import CDR_COLUMNS, dump_json, from_row, to_row
+from workers.store.rows import CDRS, Table, dump_json
 from workers.store.schema import MIGRATIONS_TABLE, migrations
+from workers.store.verification_rows import VERIFICATIONS
+from workers.verification import StoredVerification, Verification
+
+R = TypeVar("R", CDR, Verification)
+TABLES: dict[str, Table[Any]] = {t.name: t for t in (CDRS, VERIFICATIONS)}
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class SqlStore(PollingQueries, ABC):
     def _lock_clause(self) -> str: ...
 
     @abstractmethod
-    def _insert_new(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert_new(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
         """Insert rows believed new; raise ``ConcurrentInsert`` if another writer got there first."""
 
     @abstractmethod
@@ -89,63 +94,76 @@ class SqlStore(PollingQueries, ABC):
         value = row[0] if isinstance(row, tuple) else row["v"]
         return int(value or 0)
 
-    # -- CDRs ----------------------------------------------------------------------------------
-    def upsert(self, deliveries: Sequence[Delivery], *, now: datetime) -> list[StoredCDR]:
+    # -- CDRs and verifications ----------------------------------------------------------------
+    def upsert(self, deliveries: Sequence[Delivery[CDR]], *, now: datetime) -> list[StoredCDR]:
         """Merge every delivery into its row in one transaction; return the rows written."""
+        return self._upsert(CDRS, deliveries, now=now)
+
+    def upsert_verifications(
+        self, deliveries: Sequence[Delivery[Verification]], *, now: datetime
+    ) -> list[StoredVerification]:
+        """The same as ``upsert``, into the ``verifications`` table."""
+        return self._upsert(VERIFICATIONS, deliveries, now=now)
+
+    def _upsert(self, table: Table[R], deliveries: Sequence[Delivery[R]], *, now: datetime) -> list[Stored[R]]:
         if not deliveries:
             return []
         for attempt in range(5):
             try:
-                return self._upsert_once(deliveries, now=now)
+                return self._upsert_once(table, deliveries, now=now)
             except ConcurrentInsert:
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
 
-    def _upsert_once(self, deliveries: Sequence[Delivery], *, now: datetime) -> list[StoredCDR]:
+    def _upsert_once(self, table: Table[R], deliveries: Sequence[Delivery[R]], *, now: datetime) -> list[Stored[R]]:
         ids = sorted({d.cdr.id for d in deliveries})
         with self._transaction() as cur:
-            existing = self._select(cur, ids, lock=True)
+            existing = self._select(cur, table, ids, lock=True)
             merged = dict(existing)
             for d in deliveries:
                 merged[d.cdr.id] = merge(merged.get(d.cdr.id), d, now=now)
-            rows = [to_row(merged[i], text_types=self.text_types) for i in ids]
-            self._insert_new(cur, [r for r in rows if r["id"] not in existing])
-            self._update(cur, [r for r in rows if r["id"] in existing])
+            rows = [table.to_row(merged[i], self.text_types) for i in ids]
+            self._insert_new(cur, table, [r for r in rows if r["id"] not in existing])
+            self._update(cur, table, [r for r in rows if r["id"] in existing])
         return [merged[i] for i in ids]
 
-    def _select(self, cur: Any, ids: Sequence[str], *, lock: bool) -> dict[str, StoredCDR]:
-        found: dict[str, StoredCDR] = {}
-        cols = ", ".join(CDR_COLUMNS)
+    def _select(self, cur: Any, table: Table[R], ids: Sequence[str], *, lock: bool) -> dict[str, Stored[R]]:
+        found: dict[str, Stored[R]] = {}
+        cols = ", ".join(table.columns)
         for chunk in _chunks(ids, 500):
             marks = ", ".join([self.param] * len(chunk))
             lock_sql = self._lock_clause() if lock else ""
-            cur.execute(f"SELECT {cols} FROM cdrs WHERE id IN ({marks}) ORDER BY id{lock_sql}", chunk)
+            cur.execute(f"SELECT {cols} FROM {table.name} WHERE id IN ({marks}) ORDER BY id{lock_sql}", chunk)
             for values in cur.fetchall():
-                row = from_row(_as_mapping(values, CDR_COLUMNS))
+                row = table.from_row(_as_mapping(values, table.columns))
                 found[row.id] = row
         return found
 
-    def _update(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+    def _update(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        sets = ", ".join(f"{c} = {self.param}" for c in CDR_COLUMNS if c != "id")
+        cols = [c for c in table.columns if c != "id"]
+        sets = ", ".join(f"{c} = {self.param}" for c in cols)
         cur.executemany(
-            f"UPDATE cdrs SET {sets} WHERE id = {self.param}",
-            [[r[c] for c in CDR_COLUMNS if c != "id"] + [r["id"]] for r in rows],
+            f"UPDATE {table.name} SET {sets} WHERE id = {self.param}", [[r[c] for c in cols] + [r["id"]] for r in rows]
         )
 
-    def insert_sql(self) -> str:
-        marks = ", ".join([self.param] * len(CDR_COLUMNS))
-        return f"INSERT INTO cdrs ({', '.join(CDR_COLUMNS)}) VALUES ({marks})"
+    def insert_sql(self, table: Table[Any]) -> str:
+        marks = ", ".join([self.param] * len(table.columns))
+        return f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
 
     def get(self, cdr_id: str) -> StoredCDR | None:
         with self._transaction() as cur:
-            return self._select(cur, [cdr_id], lock=False).get(cdr_id)
+            return self._select(cur, CDRS, [cdr_id], lock=False).get(cdr_id)
 
-    def count(self) -> int:
+    def get_verification(self, verification_id: str) -> StoredVerification | None:
         with self._transaction() as cur:
-            cur.execute("SELECT count(*) AS n FROM cdrs")
+            return self._select(cur, VERIFICATIONS, [verification_id], lock=False).get(verification_id)
+
+    def count(self, table: str = "cdrs") -> int:
+        with self._transaction() as cur:
+            cur.execute(f"SELECT count(*) AS n FROM {TABLES[table].name}")
             row = cur.fetchone()
         return int(row[0] if isinstance(row, tuple) else row["n"])
 
@@ -211,6 +229,9 @@ class SqlStore(PollingQueries, ABC):
 
     def _time(self, value: datetime) -> Any:
         return format_utc(value) if self.text_types else value
+
+    def _json(self, value: Any) -> Any:
+        return dump_json(value)
 
 
 class ConcurrentInsert(Exception):

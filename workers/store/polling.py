@@ -18,6 +18,7 @@ import orjson
 from workers.cdr import Source
 from workers.normalize.times import parse_time
 
+KEEP_STATE: Any = object()  # save_checkpoint: leave the stored state as it is
 _CHECKPOINT_COLUMNS = ("vendor", "account", "source", "polled_until", "updated_at", "last_error", "state")
 
 
@@ -55,6 +56,10 @@ class PollingQueries:
     def _time(self, value: datetime) -> Any:
         """A time as the dialect stores it."""
 
+    @abstractmethod
+    def _json(self, value: Any) -> Any:
+        """A JSON value as the dialect stores it."""
+
     def get_checkpoint(self, vendor: str, account: str, source: str) -> Checkpoint | None:
         found = [c for c in self.checkpoints(vendor) if (c.account, c.source) == (account, source)]
         return found[0] if found else None
@@ -90,19 +95,24 @@ class PollingQueries:
         *,
         now: datetime,
         error: str | None = None,
+        state: Any = KEEP_STATE,
     ) -> None:
-        """Move the checkpoint forward (never back) and set its error (None clears it)."""
+        """Move the checkpoint forward (never back), set its error (None clears it) and, when
+        given, its ``state`` (what the source remembers: ``sources.Memory``)."""
         p = self.param
+        keep = state is KEEP_STATE
+        set_state = "" if keep else ", state = excluded.state"
         with self._transaction() as cur:
             cur.execute(
-                "INSERT INTO checkpoints (vendor, account, source, polled_until, updated_at, last_error)"
-                f" VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+                "INSERT INTO checkpoints (vendor, account, source, polled_until, updated_at, last_error, state)"
+                f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})"
                 " ON CONFLICT (vendor, account, source) DO UPDATE SET"
                 " polled_until = CASE WHEN excluded.polled_until > checkpoints.polled_until"
                 " THEN excluded.polled_until ELSE checkpoints.polled_until END,"
-                " updated_at = excluded.updated_at, last_error = excluded.last_error",
-                [vendor, account, source, self._time(polled_until), self._time(now), error],
-            )
+                f" updated_at = excluded.updated_at, last_error = excluded.last_error{set_state}",
+                [vendor, account, source, self._time(polled_until), self._time(now), error,
+                 None if keep or state is None else self._json(state)],
+            )  # fmt: skip
 
     def calls_by_sources(
         self, vendor: str, start: datetime, end: datetime, *, account: str | None = None

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from workers.errors import TransientError
 from workers.store.base import ConcurrentInsert, SqlStore
-from workers.store.rows import CDR_COLUMNS, dump_json
+from workers.store.rows import Table, dump_json
 
 
 class PostgresStore(SqlStore):
@@ -55,20 +55,27 @@ class PostgresStore(SqlStore):
     def _lock_clause(self) -> str:
         return " FOR UPDATE"
 
-    def _insert_new(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert_new(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
         """COPY into a session-private staging table, then one INSERT ... SELECT (the fast path)."""
         if not rows:
             return
-        cur.execute(_STAGE_DDL)
-        with cur.copy(f"COPY cdrs_stage ({', '.join(CDR_COLUMNS)}) FROM STDIN") as copy:
+        # Temporary (this session only) and emptied at every commit or rollback.
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table.name}_stage (LIKE {table.name}) ON COMMIT DELETE ROWS")
+        columns = ", ".join(table.columns)
+        with cur.copy(f"COPY {table.name}_stage ({columns}) FROM STDIN") as copy:
             for r in rows:
-                copy.write_row(_adapt(r))
-        cur.execute(f"INSERT INTO cdrs ({_COLUMNS}) SELECT {_COLUMNS} FROM cdrs_stage ON CONFLICT (id) DO NOTHING")
+                copy.write_row(_adapt(table, r))
+        cur.execute(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {table.name}_stage ON CONFLICT (id) DO NOTHING"
+        )
         if cur.rowcount != len(rows):
             raise ConcurrentInsert()
 
-    def _update(self, cur: Any, rows: list[dict[str, Any]]) -> None:
-        super()._update(cur, [dict(zip(CDR_COLUMNS, _adapt(r), strict=True)) for r in rows])
+    def _update(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
+        super()._update(cur, table, [dict(zip(table.columns, _adapt(table, r), strict=True)) for r in rows])
+
+    def _json(self, value: Any) -> Any:
+        return Jsonb(value, dumps=dump_json)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -76,10 +83,5 @@ class PostgresStore(SqlStore):
             self._conn = None
 
 
-_COLUMNS = ", ".join(CDR_COLUMNS)
-# Temporary (this session only) and emptied at every commit or rollback.
-_STAGE_DDL = "CREATE TEMP TABLE IF NOT EXISTS cdrs_stage (LIKE cdrs) ON COMMIT DELETE ROWS"
-
-
-def _adapt(row: dict[str, Any]) -> list[Any]:
-    return [Jsonb(row[c], dumps=dump_json) if c in ("extra", "raw", "merge_versions") else row[c] for c in CDR_COLUMNS]
+def _adapt(table: Table[Any], row: dict[str, Any]) -> list[Any]:
+    return [Jsonb(row[c], dumps=dump_json) if c in table.json_columns else row[c] for c in table.columns]

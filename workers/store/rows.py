@@ -1,21 +1,25 @@
-"""``StoredCDR`` ↔ table row, for both dialects. Pure.
+"""Stored rows ↔ table rows, for both dialects: ``cdrs`` here, the common encodings for every table. Pure.
 
 SQLite keeps times as fixed-width UTC text (sorts like the instant), money as decimal text and
 JSON as text; PostgreSQL uses timestamptz, numeric and jsonb. Money is quantized to the column's
-six decimals on both, so the two stores hold the same values.
+six decimals on both, so the two stores hold the same values. A ``Table`` is what the store's
+generic upsert needs to know about one table (``CDRS``; ``verification_rows.VERIFICATIONS``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
-from workers.cdr import CDR, Direction, HangupSource, Source, Status, StoredCDR
+from workers.cdr import CDR, Direction, HangupSource, Identified, Source, Status, Stored, StoredCDR
 from workers.normalize.times import format_utc, parse_time
+
+R = TypeVar("R", bound=Identified)
 
 CDR_COLUMNS = (
     "id", "vendor", "account_id", "call_id", "leg", "other_leg_call_id", "interaction_id", "direction",
@@ -27,6 +31,17 @@ CDR_COLUMNS = (
 _TIMES = frozenset({"started_at", "answered_at", "ended_at", "first_seen_at", "updated_at"})
 _JSON = frozenset({"extra", "raw", "merge_versions"})
 _MICRO = Decimal("0.000001")
+# Every table ends with the merge bookkeeping (workers.merge): the same columns, the same encodings.
+BOOKKEEPING_COLUMNS = ("sources", "first_seen_at", "updated_at", "raw", "merge_versions")
+
+
+@dataclass(frozen=True)
+class Table(Generic[R]):
+    name: str
+    columns: tuple[str, ...]
+    json_columns: frozenset[str]
+    to_row: Callable[[Stored[R], bool], dict[str, Any]]  # (row, text_types) -> column values
+    from_row: Callable[[Mapping[str, Any]], Stored[R]]
 
 
 def _json_default(value: Any) -> Any:
@@ -39,7 +54,7 @@ def dump_json(value: Any) -> str:
     return orjson.dumps(value, default=_json_default).decode()
 
 
-def to_row(row: StoredCDR, *, text_types: bool) -> dict[str, Any]:
+def to_row(row: StoredCDR, text_types: bool) -> dict[str, Any]:
     """Column values for ``row``; ``text_types`` selects SQLite's encodings."""
     c = row.cdr
     values: dict[str, Any] = {
@@ -74,36 +89,63 @@ def to_row(row: StoredCDR, *, text_types: bool) -> dict[str, Any]:
         "packet_loss_pct": c.packet_loss_pct,
         "codec": c.codec,
         "extra": dict(c.extra),
+        **bookkeeping(row),
+    }
+    if text_types:
+        encode_text(values, _TIMES, _JSON)
+        values["caller_restricted"] = int(values["caller_restricted"])
+    return values
+
+
+def bookkeeping(row: Stored[Any]) -> dict[str, Any]:
+    return {
         "sources": ",".join(sorted(str(s) for s in row.sources)),
         "first_seen_at": row.first_seen_at,
         "updated_at": row.updated_at,
         "raw": dict(row.raw),
         "merge_versions": dict(row.versions),
     }
-    if text_types:
-        for name in _TIMES:
-            if values[name] is not None:
-                values[name] = format_utc(values[name])
-        for name in _JSON:
-            values[name] = dump_json(values[name])
-        if values["cost"] is not None:
-            values["cost"] = str(values["cost"])
-        values["caller_restricted"] = int(values["caller_restricted"])
-    return values
+
+
+def encode_text(values: dict[str, Any], times: frozenset[str], json: frozenset[str]) -> None:
+    """SQLite's encodings, in place: times as fixed-width UTC text, JSON and money as text."""
+    for name in times:
+        if values[name] is not None:
+            values[name] = format_utc(values[name])
+    for name in json:
+        values[name] = dump_json(values[name])
+    if values.get("cost") is not None:
+        values["cost"] = str(values["cost"])
+
+
+def money(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(_MICRO)
+
+
+def stored(values: Mapping[str, Any], record: R) -> Stored[R]:
+    """The bookkeeping columns of a row read from either dialect, around its record."""
+    first_seen, updated = read_time(values["first_seen_at"]), read_time(values["updated_at"])
+    assert first_seen is not None and updated is not None
+    return Stored(
+        cdr=record,
+        sources=frozenset(Source(s) for s in values["sources"].split(",") if s),
+        first_seen_at=first_seen,
+        updated_at=updated,
+        raw=_json(values["raw"]),
+        versions=_json(values["merge_versions"]),
+    )
+
+
+def read_time(value: Any) -> datetime | None:
+    return parse_time(value) if isinstance(value, str) else value
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def from_row(values: Mapping[str, Any]) -> StoredCDR:
     """A row as read from either dialect → ``StoredCDR``."""
-
-    def time(name: str) -> datetime | None:
-        v = values[name]
-        return parse_time(v) if isinstance(v, str) else v
-
-    def js(name: str) -> Any:
-        v = values[name]
-        return orjson.loads(v) if isinstance(v, str | bytes) else v
-
-    cost = values["cost"]
     cdr = CDR(
         vendor=values["vendor"],
         account_id=values["account_id"],
@@ -116,9 +158,9 @@ def from_row(values: Mapping[str, Any]) -> StoredCDR:
         to_number=values["to_number"],
         from_name=values["from_name"],
         caller_restricted=bool(values["caller_restricted"]),
-        started_at=time("started_at"),
-        answered_at=time("answered_at"),
-        ended_at=time("ended_at"),
+        started_at=read_time(values["started_at"]),
+        answered_at=read_time(values["answered_at"]),
+        ended_at=read_time(values["ended_at"]),
         duration_s=values["duration_s"],
         talk_s=values["talk_s"],
         billed_s=values["billed_s"],
@@ -128,21 +170,15 @@ def from_row(values: Mapping[str, Any]) -> StoredCDR:
         hangup_cause=values["hangup_cause"],
         sip_code=values["sip_code"],
         hangup_source=None if values["hangup_source"] is None else HangupSource(values["hangup_source"]),
-        cost=None if cost is None else Decimal(str(cost)).quantize(_MICRO),
+        cost=money(values["cost"]),
         currency=None if values["currency"] is None else values["currency"].strip(),
         mos=values["mos"],
         jitter_ms=values["jitter_ms"],
         packet_loss_pct=values["packet_loss_pct"],
         codec=values["codec"],
-        extra=js("extra"),
+        extra=_json(values["extra"]),
     )
-    first_seen, updated = time("first_seen_at"), time("updated_at")
-    assert first_seen is not None and updated is not None
-    return StoredCDR(
-        cdr=cdr,
-        sources=frozenset(Source(s) for s in values["sources"].split(",") if s),
-        first_seen_at=first_seen,
-        updated_at=updated,
-        raw=js("raw"),
-        versions=js("merge_versions"),
-    )
+    return stored(values, cdr)
+
+
+CDRS: Table[CDR] = Table("cdrs", CDR_COLUMNS, _JSON, to_row, from_row)

@@ -1,7 +1,8 @@
 """The store schema, as versioned migrations per dialect. ``cdr-ingest migrate`` applies them.
 
-Columns mirror shared/schema.md; ``merge_versions`` is internal (which delivery set each field,
-see ``workers.merge``). Append a migration to change the schema; never edit an applied one.
+Columns mirror shared/schema.md (``cdrs``, ``verifications``); ``merge_versions`` is internal
+(which delivery set each field, see ``workers.merge``). Append a migration to change the schema;
+never edit an applied one.
 """
 
 from __future__ import annotations
@@ -69,6 +70,31 @@ _CHECKPOINTS_COLUMNS = """
     PRIMARY KEY (vendor, account, source)
 """
 
+_VERIFICATIONS_COLUMNS = """
+    id text PRIMARY KEY,
+    vendor text NOT NULL,
+    account_id text,
+    verification_id text NOT NULL,
+    method text,
+    started_at {ts},
+    ended_at {ts},
+    result text,
+    reason text,
+    cli text,
+    identity_type text,
+    identity_endpoint text,
+    country char(2),
+    reference text,
+    custom text,
+    cost {money},
+    currency char(3),
+    sources text NOT NULL,
+    first_seen_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    raw {json} NOT NULL,
+    merge_versions {json} NOT NULL
+"""
+
 _TYPES = {
     "sqlite": {"ts": "text", "money": "text", "json": "text"},
     "postgresql": {"ts": "timestamptz", "money": "numeric(20,6)", "json": "jsonb"},
@@ -101,6 +127,14 @@ def migrations(dialect: str) -> tuple[Migration, ...]:
             2,
             "poller checkpoints",
             (f"CREATE TABLE checkpoints ({_CHECKPOINTS_COLUMNS.format(**t)})",),
+        ),
+        Migration(
+            3,
+            "verifications (Sinch verification CDR files)",
+            (
+                f"CREATE TABLE verifications ({_VERIFICATIONS_COLUMNS.format(**t)})",
+                "CREATE INDEX verifications_vendor_account ON verifications (vendor, account_id, started_at)",
+            ),
         ),
     )
 

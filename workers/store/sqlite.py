@@ -15,6 +15,7 @@ from typing import Any
 
 from workers.errors import TransientError
 from workers.store.base import SqlStore
+from workers.store.rows import Table
 
 
 def sqlite_path(database_url: str) -> str:
@@ -77,9 +78,9 @@ class SqliteStore(SqlStore):
     def _lock_clause(self) -> str:
         return ""
 
-    def _insert_new(self, cur: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert_new(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
         if rows:
-            cur.executemany(self.insert_sql(), [list(r.values()) for r in rows])
+            cur.executemany(self.insert_sql(table), [[r[c] for c in table.columns] for r in rows])
 
     def close(self) -> None:
         self._conn.close()

@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 
 from workers.cdr import CDR, Source
 from workers.settings import Account
+from workers.verification import Verification
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ class Feed(Protocol):
 
     def parse(self, payload: Mapping[str, Any]) -> Record | Ignored: ...
 
-    def to_cdr(self, record: Record, *, account: Account, received_at: datetime) -> CDR: ...
+    def to_cdr(self, record: Record, *, account: Account, received_at: datetime) -> CDR | Verification:
+        """The record as a call leg (a ``Verification`` for ``sinch.verifications``, whose rows are
+        not calls: they go to the verifications table)."""
 
 
 FEED_MODULES = (
@@ -53,8 +56,12 @@ FEED_MODULES = (
     "callr.jsonrpc",
     "vobiz.trunk",
     "vobiz.callback",
+    "vobiz.api",
     "sinch.dice",
+    "sinch.files",
+    "sinch.verifications",
     "kazoo.webhook",
+    "kazoo.cdrs",
 )
 
 

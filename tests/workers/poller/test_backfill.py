@@ -6,19 +6,17 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any
 
 import orjson
 import pytest
 import redis
 from rich.console import Console
 from rich.text import Text
-from rq.registry import FailedJobRegistry
 from structlog.testing import capture_logs
 
-from tests.conftest import PAYLOADS, work
+from tests.conftest import PAYLOADS
 from tests.fakes.vendor_api import FakeCallr, v1_cdr, v2_call
+from tests.workers.poller.conftest import Backfill, work
 from workers import jobs
 from workers.envelope import Envelope
 from workers.errors import ConfigError
@@ -26,37 +24,10 @@ from workers.merge import as_comparable
 from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
 from workers.poller.progress import BarReporter, LogReporter, reporter_for
-from workers.poller.pump import Tally
 from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
-
-
-Backfill = Callable[..., Tally]
-
-
-@pytest.fixture
-def backfill(
-    runtime: jobs.Runtime, callr_settings: Callable[..., Settings], redis_client: redis.Redis, client: HttpClient
-) -> Backfill:
-    """Runs one backfill (of DAY unless told) into the real queue, then a burst worker until it is
-    empty; the worker stores into ``runtime.store``, once per back end."""
-    settings = callr_settings(DATABASE_URL=runtime.settings.database_url)
-    queue = ingest_queue(redis_client, settings.queue_name)
-
-    def run(**kw: Any) -> Tally:
-        since, until = kw.pop("since", DAY), kw.pop("until", DAY + timedelta(days=1))
-        reporter = kw.pop("reporter", LogReporter())
-        enqueue = partial(enqueue_envelopes, queue)
-        clock = partial(datetime.now, UTC)
-        tally = run_backfill(settings, "callr", since, until, client=client, enqueue=enqueue, reporter=reporter,
-                             clock=clock, **kw)  # fmt: skip
-        work(queue, redis_client)
-        assert FailedJobRegistry(queue=queue).count == 0
-        return tally
-
-    return run
 
 
 def test_backfill_stores_every_call_once(callr: FakeCallr, runtime: jobs.Runtime, backfill: Backfill) -> None:

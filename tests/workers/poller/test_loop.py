@@ -4,67 +4,26 @@ source's trouble never stopping another."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import orjson
 import pytest
 from structlog.testing import capture_logs
 
 from tests.fakes.vendor_api import FakeCallr, Fault, v1_cdr, v2_call
+from tests.workers.poller.conftest import Clock, Killed, Queue
 from workers import jobs
-from workers.envelope import Envelope
-from workers.poller.http import HttpClient
 from workers.poller.loop import Poller
 from workers.settings import Settings
-from workers.store import SqlStore, open_store
+from workers.store import SqlStore
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
 
-@dataclass
-class Clock:
-    now: datetime = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Killed(BaseException):
-    """Stands for kill -9 in the middle of a window: nothing after it runs."""
-
-
-class Queue:
-    """Collects what the poller enqueues; can be told to die on the n-th job."""
-
-    def __init__(self) -> None:
-        self.jobs: list[list[Envelope]] = []
-        self.die_on: int | None = None
-
-    def __call__(self, envelopes: Sequence[Envelope]) -> None:
-        if self.die_on is not None and len(self.jobs) + 1 == self.die_on:
-            raise Killed()
-        self.jobs.append(list(envelopes))
-
-    def call_ids(self) -> list[str]:
-        return [str(orjson.loads(e.body)["row"]["callid"]) for job in self.jobs for e in job]
-
-
 @pytest.fixture
-def store(sqlite_url: str) -> Iterator[SqlStore]:
-    s = open_store(sqlite_url)
-    s.migrate(now=NOW)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def make_poller(store: SqlStore, client: HttpClient) -> Callable[..., Poller]:
-    def make(settings: Settings, queue: Queue, clock: Clock) -> Poller:
-        return Poller(settings, store=store, enqueue=queue, client=client, clock=clock)
-
-    return make
+def store(loop_store: SqlStore) -> SqlStore:
+    """The loop's tests run on SQLite only: they test the loop, not the store."""
+    return loop_store
 
 
 def jsonrpc_only(callr_settings: Callable[..., Settings]) -> Settings:

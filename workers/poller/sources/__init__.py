@@ -13,12 +13,15 @@ import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+import httpx
+
+from workers.normalize.times import format_utc, parse_time
 from workers.poller.http import HttpClient
 from workers.settings import Account
 
-SOURCE_MODULES = ("callr",)
+SOURCE_MODULES = ("callr", "vobiz", "kazoo", "sinch")
 PAGE_ROWS = 500  # rows per RQ job when an API hands back more at once
 
 
@@ -30,7 +33,46 @@ class Page:
     feed: str | None = None
 
 
-Fetch = Callable[[Account, datetime, datetime, HttpClient], Iterator[Page]]
+class Memory:
+    """What a source remembers between polls, kept in its checkpoint's ``state``: the files it has
+    read (key → fingerprint and modification time), so an unchanged file is not read again.
+
+    The loop hands in the checkpoint's memory and saves it with the checkpoint once a window is
+    queued; a backfill hands in a fresh one (each file read once per run, nothing kept). A source
+    remembers a file only after its last page was taken, so a crash mid-file reads it again.
+    """
+
+    def __init__(self, state: Any = None) -> None:
+        files = state.get("files") if isinstance(state, Mapping) else None
+        self.files: dict[str, dict[str, str]] = dict(files) if isinstance(files, Mapping) else {}
+        self.changed = False
+
+    def seen(self, key: str, fingerprint: str) -> bool:
+        return self.files.get(key, {}).get("fingerprint") == fingerprint
+
+    def remember(self, key: str, fingerprint: str, modified: datetime) -> None:
+        self.files[key] = {"fingerprint": fingerprint, "modified": format_utc(modified)}
+        self.changed = True
+
+    def remembered(self) -> dict[str, datetime | None]:
+        """Every file remembered, with its modification time."""
+        return {key: parse_time(info.get("modified")) for key, info in self.files.items()}
+
+    def forget(self, key: str) -> None:
+        """Drop a file no later window can select again, so the state stays small."""
+        if self.files.pop(key, None) is not None:
+            self.changed = True
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return {"files": dict(sorted(self.files.items()))}
+
+
+class Fetch(Protocol):
+    def __call__(
+        self, account: Account, since: datetime, until: datetime, client: HttpClient, memory: Memory | None = None, /
+    ) -> Iterator[Page]:
+        """Pages of rows in ``[since, until)``; ``memory`` is for sources that read files."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +80,7 @@ class Source:
     name: str  # "<vendor>.<api>": the checkpoint's key and the log's source=
     feed: str  # the feed module parsing each row
     window: timedelta  # the longest span one fetch asks for
-    fetch: Fetch  # (account, since, until, client) -> pages of rows in [since, until)
+    fetch: Fetch  # (account, since, until, client[, memory]) -> pages of rows in [since, until)
     configured: Callable[[Account], bool]  # has this account the credentials this API needs?
 
     @property
@@ -75,3 +117,11 @@ def pages_of(rows: Iterable[Mapping[str, Any]], size: int = PAGE_ROWS) -> Iterat
             page = []
     if page:
         yield Page(rows=page)
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The answer's JSON, or None when it is not JSON (the caller stops the source, saying so)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

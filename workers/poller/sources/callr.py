@@ -33,7 +33,7 @@ import orjson
 from workers.errors import PayloadError
 from workers.normalize.times import as_utc
 from workers.poller.http import HttpClient, SourceStopped, SourceUnavailable, basic_auth
-from workers.poller.sources import Page, Source, pages_of
+from workers.poller.sources import Memory, Page, Source, pages_of
 from workers.poller.sources._callr_task import Pending, Rows, read_answer
 from workers.settings import Account
 from workers.tables import json_rows, rows_from_bytes
@@ -52,7 +52,9 @@ def export_configured(account: Account) -> bool:
     return bool(account.secrets_for("api") and account.option("api_url"))
 
 
-def fetch_jsonrpc(account: Account, since: datetime, until: datetime, client: HttpClient) -> Iterator[Page]:
+def fetch_jsonrpc(
+    account: Account, since: datetime, until: datetime, client: HttpClient, memory: Memory | None = None
+) -> Iterator[Page]:
     url = str(account.option("jsonrpc_url"))
     auth = basic_auth(str(account.option("login")), account.secrets_for("jsonrpc")[0].reveal())
     headers = {"authorization": auth, "content-type": "application/json-rpc; charset=utf-8"}
@@ -91,7 +93,9 @@ def jsonrpc_rows(response: httpx.Response, where: str) -> list[dict[str, Any]]:
     return rows
 
 
-def fetch_export(account: Account, since: datetime, until: datetime, client: HttpClient) -> Iterator[Page]:
+def fetch_export(
+    account: Account, since: datetime, until: datetime, client: HttpClient, memory: Memory | None = None
+) -> Iterator[Page]:
     base = str(account.option("api_url")).rstrip("/")
     headers = {"x-api-key": account.secrets_for("api")[0].reveal(), "accept": "application/json"}
     for direction in ("inbound", "outbound"):

@@ -25,16 +25,16 @@ by ``call_id``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from workers.cdr import CDR, Source
-from workers.normalize.causes import q850, sip_code
-from workers.normalize.numbers import sip_user, to_e164
+from workers.normalize.causes import sip_code
 from workers.settings import Account
 from workers.vendors import Ignored, Record
 from workers.vendors.fields import Fields
-from workers.vendors.kazoo._common import VENDOR, dialed_number, leg_times, status
+from workers.vendors.kazoo._common import durations, leg_cdr, leg_times
 
 FEED = "kazoo.webhook"
 SOURCE = Source.WEBHOOK
@@ -56,31 +56,11 @@ def parse(payload: Mapping[str, Any]) -> Record | Ignored:
 
 def to_cdr(record: Record, *, account: Account, received_at: datetime) -> CDR:
     f = Fields(record.data, "body")
-    billing = f.integer("billing_seconds")
-    duration = f.integer("duration_seconds")
-    times = leg_times(f.gregorian("timestamp"), duration, billing)
-    cause = f.text("hangup_cause")
-    caller = f.text("caller_id_number") or sip_user(f.text("from"))
-    dialed = dialed_number(f.text("call_direction"), sip_user(f.text("request")), sip_user(f.text("to")))
-    return CDR(
-        vendor=VENDOR,
-        account_id=account.id,
-        call_id=f.required_text("call_id"),
-        other_leg_call_id=f.text("other_leg_call_id"),
-        interaction_id=f.text("interaction_id"),
-        from_number=to_e164(caller, account.region),
-        to_number=to_e164(dialed, account.region),
-        from_name=f.text("caller_id_name"),
-        started_at=times.started_at,
-        answered_at=times.answered_at,
-        ended_at=times.ended_at,
-        duration_s=duration,
-        talk_s=billing,
-        billed_s=billing,
+    times = leg_times(f.gregorian("timestamp"), *durations(f))
+    call = leg_cdr(f, account, times, call_direction=f.text("call_direction"))
+    return replace(
+        call,
         ring_s=f.integer("ringing_seconds"),
-        status=status(cause, billing),
-        q850_cause=q850(cause),
-        hangup_cause=cause,
         sip_code=sip_code(f.text("hangup_code")),
         extra=f.rest(_COLUMNS),
     )

@@ -1,1 +1,1 @@
-"""Sinch Voice: DiCE callbacks (shared/vendors.md §4)."""
+"""Sinch: Voice DiCE callbacks, the Voice and Verification daily CDR files (shared/vendors.md §4)."""

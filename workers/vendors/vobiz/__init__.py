@@ -1,1 +1,1 @@
-"""Vobiz: SIP-trunk webhooks and Plivo-style application callbacks (shared/vendors.md §2)."""
+"""Vobiz: SIP-trunk webhooks, Plivo-style application callbacks and the CDR API (shared/vendors.md §2)."""

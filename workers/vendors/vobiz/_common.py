@@ -5,12 +5,16 @@ cdr/list-cdrs). Status words differ between Vobiz pages (``no-answer`` and ``no_
 spellings seen are mapped. ``completed`` only says the call ended (inbound calls always end
 ``completed``, answered or not), so the answer evidence and the FreeSWITCH cause decide it.
 
-Both push feeds carry the same call params (``CallUUID``, ``Direction``, ``From``, ``To``,
-``Duration``, ``HangupSource``, a FreeSWITCH cause name); ``call_cdr`` reads them once, and each
-feed adds what only it has.
+Every feed carries the same call params, under push names (``CallUUID``, ``Direction``, ``From``,
+``To``, ``Duration``, ``HangupSource``) or CDR API names (``uuid``, ``call_direction``, ...), and a
+FreeSWITCH cause name; ``call_cdr`` reads them once, and each feed adds what only it has. The call
+id is the call's uuid in all of them (``CallUUID`` is the CDR API's ``uuid``), so the webhook,
+callback and backfill copies of a call meet on one row.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from workers.cdr import CDR, Direction, HangupSource, Status
 from workers.normalize.causes import cause_code, q850, status_from_cause
@@ -68,24 +72,40 @@ def other_leg(call_id: str, linked: str | None) -> str | None:
     return linked if linked and linked != call_id else None
 
 
-def call_cdr(f: Fields, account: Account, *, link: str, cause: str, status_key: str, answered: bool,
-             international: bool) -> CDR:  # fmt: skip
-    """The call params both push feeds share. ``link`` names the other leg's uuid, ``cause`` the
-    FreeSWITCH cause name, ``status_key`` the status word; ``international``: numbers carry their
-    country code without ``+`` (documented for callbacks)."""
-    call_id = f.required_text("CallUUID")
+@dataclass(frozen=True)
+class CallKeys:
+    """Where a Vobiz payload keeps the call params every feed reads."""
+
+    call_id: str = "CallUUID"
+    direction: str = "Direction"
+    from_number: str = "From"
+    to_number: str = "To"
+    duration: str = "Duration"
+    hangup_source: str = "HangupSource"
+
+
+PUSH_KEYS = CallKeys()  # trunk webhook and application callback (Plivo-style params)
+
+
+def call_cdr(f: Fields, account: Account, *, link: str, cause: str, status_key: str | None, answered: bool,
+             international: bool, keys: CallKeys = PUSH_KEYS) -> CDR:  # fmt: skip
+    """The call params every Vobiz feed shares. ``link`` names the other leg's uuid, ``cause`` the
+    FreeSWITCH cause name, ``status_key`` the status word (None: the feed has none); ``international``:
+    numbers carry their country code without ``+`` (documented for callbacks); ``keys``: where the
+    feed keeps the rest (``CallUUID`` in push payloads, ``uuid`` in the CDR API)."""
+    call_id = f.required_text(keys.call_id)
     reason = f.text(cause)
     return CDR(
         vendor=VENDOR,
         account_id=account.id,
         call_id=call_id,
         other_leg_call_id=other_leg(call_id, f.text(link)),
-        direction=direction(f.text("Direction")),
-        from_number=to_e164(f.text("From"), account.region, international=international),
-        to_number=to_e164(f.text("To"), account.region, international=international),
-        duration_s=f.integer("Duration"),
-        status=status(f.text(status_key), reason, answered=answered),
+        direction=direction(f.text(keys.direction)),
+        from_number=to_e164(f.text(keys.from_number), account.region, international=international),
+        to_number=to_e164(f.text(keys.to_number), account.region, international=international),
+        duration_s=f.integer(keys.duration),
+        status=status(f.text(status_key) if status_key else None, reason, answered=answered),
         q850_cause=q850(reason),
         hangup_cause=reason,
-        hangup_source=hangup_source(f.text("HangupSource")),
+        hangup_source=hangup_source(f.text(keys.hangup_source)),
     )
