@@ -119,9 +119,18 @@ def end_to_end(stack_env: dict[str, str], tmp: Path, requests: Path) -> dict:
 
 def backfill(env: dict[str, str], database_url: str, fake_url: str, vendors: FakeVendors, tmp: Path) -> dict:
     """The real poller (callr.export task) pages rows from the fake vendor API; workers store them."""
-    result = poller.run("callr.export", {**env, "DATABASE_URL": database_url}, fake_url, vendors, tmp)
+    source_env = poller.source_env("callr.export", fake_url, vendors, tmp / "sinch")
+    result = poller.run("callr.export", {**env, **source_env, "DATABASE_URL": database_url}, tmp)
     return {"rows": result["rows_stored"], "seconds": result["end_to_end_s"], "rows_per_s": result["stored_rows_per_s"],
             "poller_rows_per_s": result["poller_rows_per_s"]}  # fmt: skip
+
+
+def save(results: dict, path: Path = RESULTS / "latest.json") -> None:
+    """Written after each phase, so a failure later keeps what was measured."""
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    if path.name != "latest.json":
+        save(results)
 
 
 def main() -> int:
@@ -143,10 +152,13 @@ def main() -> int:
             results[f"floor_{n}"] = floor(n, requests)
             log(f"receiver, {n} uvicorn worker(s)")
             results[f"receiver_{n}"] = receiver_runs({**env, "DATABASE_URL": fresh_db(pg, "r")}, tmp, requests, n)
+        save(results)
         log(f"end to end for {E2E_SECONDS} s")
         results["e2e"] = end_to_end({**env, "DATABASE_URL": fresh_db(pg, "e2e")}, tmp, requests)
+        save(results)
         vendors = FakeVendors()
-        poller.fill(vendors)
+        (tmp / "sinch").mkdir(exist_ok=True)
+        poller.fill(vendors, tmp / "sinch")
         with serve_in_thread(create_app(vendors)) as fake_url:
             for name in ("postgresql", "sqlite"):
                 url = fresh_db(pg, "bf") if name == "postgresql" else migrated(f"sqlite:///{tmp}/bf.db")
@@ -157,10 +169,8 @@ def main() -> int:
     finally:
         redis_server.stop()
         pg.destroy()
-    RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
-        path.write_text(json.dumps(results, indent=2) + "\n")
+    save(results, RESULTS / f"{stamp}.json")
     from bench.report import table
 
     print(table(results))

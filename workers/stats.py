@@ -18,6 +18,7 @@ import orjson
 import redis
 from rq import Queue
 
+from workers.inbox import inbox_key
 from workers.normalize.times import format_utc
 from workers.store import SqlStore
 
@@ -37,8 +38,10 @@ class Stats:
 
 
 def queue_depths(queue: Queue) -> dict[str, int]:
-    """Jobs by state: waiting, running, scheduled (a retry's back-off), deferred, failed (retries exhausted)."""
+    """Envelopes in the inbox (pushed, not yet taken by a drain job), then jobs by state: waiting,
+    running, scheduled (a retry's back-off), deferred, failed (retries exhausted)."""
     return {
+        "inbox_envelopes": int(queue.connection.llen(inbox_key(queue.name))),
         "queued": queue.count,
         "started": queue.started_job_registry.count,
         "scheduled": queue.scheduled_job_registry.count,

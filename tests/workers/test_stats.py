@@ -37,7 +37,7 @@ def test_collect_counts_everything(store: SqlStore, redis_client: redis.Redis) -
     assert (s.by_vendor, s.by_source) == ({"callr": 2, "kazoo": 1}, {"webhook": 3, "push": 1})
     assert s.by_status == {"answered": 2, "busy": 1}
     assert s.quarantine == {"open": 1, "replayed": 1}
-    assert s.queue == {"queued": 1, "started": 0, "scheduled": 0, "deferred": 0, "failed": 0}
+    assert s.queue == {"inbox_envelopes": 0, "queued": 1, "started": 0, "scheduled": 0, "deferred": 0, "failed": 0}
     assert s.checkpoints == []
 
 
