@@ -124,7 +124,7 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
         client.close()
         stack.stop()
     rows = stored(env["DATABASE_URL"])
-    return {"rows_fetched": tally.rows, "jobs": tally.pages, "rows_stored": rows,
+    return {"rows_fetched": tally.rows, "pages": tally.pages, "rows_stored": rows,
             "poller_s": round(polled, 2), "poller_rows_per_s": round(tally.rows / polled),
             "end_to_end_s": round(total, 2), "stored_rows_per_s": round(rows / total)}  # fmt: skip
 
