@@ -10,6 +10,8 @@ round trips) is thus paid once per chunk, not once per request.
 Nothing is lost: the inbox and the processing lists are ordinary Redis data (AOF); a drain job
 that fails or is killed keeps its processing list, and RQ's retry, abandoned-job recovery or
 ``failed requeue`` runs the same job id again, which ingests that list before taking anything new.
+A list whose job no longer exists (deleted, or expired from the failed registry) is put back at
+the head of the inbox by the workers' maintenance.
 The store upsert is idempotent, so a chunk ingested twice changes nothing.
 
 Not for Redis Cluster: the script touches dedupe keys it does not declare.
@@ -58,6 +60,15 @@ local items = redis.call('LPOP', KEYS[1], ARGV[1])
 if not items then return {} end
 redis.call('RPUSH', KEYS[2], unpack(items))
 return items
+"""
+
+
+# KEYS: processing list, inbox. Puts an orphaned chunk back at the head of the inbox, in order.
+_RETURN = """
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+for i = #items, 1, -1 do redis.call('LPUSH', KEYS[2], items[i]) end
+redis.call('DEL', KEYS[1])
+return #items
 """
 
 
@@ -127,6 +138,21 @@ def take(connection: redis.Redis, queue_name: str, job_id: str) -> list[bytes]:
         return left
     take_script = connection.register_script(_TAKE)
     return list(take_script(keys=[inbox_key(queue_name), mine], args=[CHUNK]))
+
+
+def return_orphans(queue: Queue) -> int:
+    """Chunks whose drain job no longer exists (deleted, or expired from the failed registry after
+    ``FAILURE_TTL_S``) go back to the inbox instead of waiting forever. Returns envelopes returned."""
+    from rq.job import Job
+
+    connection = queue.connection
+    prefix = processing_key("")
+    returned = 0
+    for key in connection.scan_iter(match=prefix + "*", count=500):
+        job_id = (key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
+        if not Job.exists(job_id, connection=connection):
+            returned += int(connection.register_script(_RETURN)(keys=[key, inbox_key(queue.name)]))
+    return returned
 
 
 def done(connection: redis.Redis, job_id: str) -> None:

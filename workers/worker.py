@@ -62,6 +62,9 @@ class IngestWorker(SimpleWorker):
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         # A drain job lost between the inbox push and its enqueue must not strand the inbox.
         for queue in self.queues:
+            returned = inbox.return_orphans(queue)
+            if returned:
+                log.warning("inbox.orphans_returned", envelopes=returned)
             inbox.ensure_draining(queue, int(queue._default_timeout or JOB_TIMEOUT_S))
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:

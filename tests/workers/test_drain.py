@@ -93,3 +93,24 @@ def test_unreadable_inbox_item_is_quarantined(runtime: jobs.Runtime, redis_clien
     assert runtime.store.count() == 1
     (q,) = runtime.store.quarantined()
     assert "{not json" in q.envelope["body"]
+
+
+def test_orphaned_chunk_goes_back_to_the_inbox(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:
+    """A processing list whose job is gone (e.g. expired from the failed registry) returns to the inbox
+    head, in order, and is then stored; a list whose job still exists is left alone."""
+    from workers.worker import build_worker
+
+    queue = ingest_queue(redis_client, "cdr-ingest")
+    e1, e2, e3 = envelope(1), envelope(2), envelope(3)
+    redis_client.rpush(inbox_key("cdr-ingest"), orjson.dumps(e3.to_dict()))
+    redis_client.rpush(processing_key("gone"), *(orjson.dumps(e.to_dict()) for e in (e1, e2)))
+    alive = queue.enqueue("workers.jobs.drain")
+    redis_client.rpush(processing_key(alive.id), orjson.dumps(envelope(4).to_dict()))
+    assert inbox_module.return_orphans(queue) == 2
+    first = [orjson.loads(i)["ingest_id"] for i in redis_client.lrange(inbox_key("cdr-ingest"), 0, -1)]
+    assert first == [e1.ingest_id, e2.ingest_id, e3.ingest_id]
+    assert redis_client.exists(processing_key("gone")) == 0
+    assert redis_client.llen(processing_key(alive.id)) == 1
+    build_worker(runtime.settings, redis_client).run_maintenance_tasks()
+    work(redis_client)
+    assert runtime.store.count() == 4
