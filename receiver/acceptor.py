@@ -2,19 +2,21 @@
 fsync'd local spool) holds it.
 
 Each request hands its envelope to ``accept`` and waits. Flusher tasks take everything pending
-and store it as one batch from a worker thread (redis-py and fsync block): one Redis round trip
-per batch appends it to the inbox (``workers.inbox``), so under load Redis sees one call per
-batch instead of one per request, and under light load a batch holds one envelope and adds no
-delay. When Redis fails, batches go to the spool and a
-recovery task drains the spool back into Redis, oldest first, as soon as Redis answers; new
-batches keep going to the spool until it is empty, so order is kept.
+and store it as one batch, on the event loop: one Redis round trip per batch appends it to the
+inbox (``workers.inbox``), so under load Redis sees one call per batch instead of one per
+request, and under light load a batch holds one envelope and adds no delay. Only the spool's
+fsync and its drain run in threads (they block), and only while Redis is or was down.
+
+When Redis fails, batches go to the spool and a recovery task drains the spool back into Redis,
+oldest first, as soon as Redis answers; new batches keep going to the spool until it is empty,
+so order is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
@@ -30,23 +32,26 @@ Enqueue = Callable[[Sequence[Envelope]], object]
 
 
 Push = Callable[[Sequence[Envelope], Sequence[str | None]], list[bool]]
+AsyncPush = Callable[[Sequence[Envelope], Sequence[str | None]], Awaitable[list[bool]]]
 
 
 class DurableSink:
-    """Redis first, the spool when Redis fails; synchronous, called from worker threads.
+    """Redis first, the spool when Redis fails.
 
-    ``push`` appends envelopes to the Redis inbox, applying the dedupe window in the same round
-    trip (``workers.inbox.Inbox.push``), and says which ones were new.
+    ``push_async`` appends a batch to the Redis inbox from the event loop, applying the dedupe
+    window in the same round trip (``workers.inbox.Inbox.push_async``), and says which envelopes
+    were new; ``push`` is its blocking twin, used to drain the spool from a thread.
     """
 
-    def __init__(self, push: Push, spool: Spool, ping: Callable[[], bool]) -> None:
+    def __init__(self, push_async: AsyncPush, spool: Spool, ping: Callable[[], bool], push: Push) -> None:
+        self._push_async = push_async
         self._push = push
         self.spool = spool
         self._ping = ping
         self._lock = threading.Lock()
         self.redis_ok = True
 
-    def store(self, envelopes: Sequence[Envelope], keys: Sequence[str | None] | None = None) -> list[str]:
+    async def store(self, envelopes: Sequence[Envelope], keys: Sequence[str | None] | None = None) -> list[str]:
         """Per envelope: "queued", "duplicate" (its dedupe key was seen) or "spooled", once durable.
 
         Raises ``TransientError`` when neither Redis nor the spool can take them.
@@ -54,13 +59,13 @@ class DurableSink:
         wanted = list(keys) if keys is not None else [None] * len(envelopes)
         if self.redis_ok:
             try:
-                fresh = self._push(envelopes, wanted)
+                fresh = await self._push_async(envelopes, wanted)
                 return ["queued" if f else "duplicate" for f in fresh]
             except (TransientError, redis.RedisError, OSError) as e:
                 self.redis_ok = False
                 log.error("ingest.redis_down", error=str(e), action="spooling")
         # Without Redis there is no dedupe window: everything is kept; the store upsert absorbs repeats.
-        self.spool.append(envelopes)
+        await asyncio.to_thread(self.spool.append, envelopes)  # fsync blocks: off the event loop
         return ["spooled"] * len(envelopes)
 
     def _enqueue(self, envelopes: Sequence[Envelope]) -> None:
@@ -96,7 +101,7 @@ class Acceptor:
         self._pending: list[tuple[Envelope, str | None, asyncio.Future[str]]] = []
         self._wakeup = asyncio.Event()
         self._flushers = flushers
-        self._executor = ThreadPoolExecutor(max_workers=flushers + 1, thread_name_prefix="durable")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-recovery")
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._inflight = 0
@@ -117,7 +122,6 @@ class Acceptor:
         return await future
 
     async def _flush_forever(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
             batch = self._pending[: self._max_batch]
@@ -128,9 +132,7 @@ class Acceptor:
                 continue
             self._inflight += 1
             try:
-                outcomes = await loop.run_in_executor(
-                    self._executor, self.sink.store, [e for e, _, _ in batch], [k for _, k, _ in batch]
-                )
+                outcomes = await self.sink.store([e for e, _, _ in batch], [k for _, k, _ in batch])
             except Exception as e:  # every waiting request must get an answer
                 error = e if isinstance(e, TransientError) else TransientError(f"could not store the delivery: {e}")
                 log.error("ingest.not_durable", envelopes=len(batch), error=str(e))

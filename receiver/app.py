@@ -41,7 +41,13 @@ def create_app(settings: Settings) -> Starlette:
     sync_redis = redis_connection(settings.redis_url)
     queue = ingest_queue(sync_redis, settings.queue_name)
 
-    inbox = Inbox(sync_redis, queue, window_s=settings.dedupe_window_s, job_timeout_s=settings.job_timeout_s)
+    inbox = Inbox(
+        sync_redis,
+        queue,
+        window_s=settings.dedupe_window_s,
+        job_timeout_s=settings.job_timeout_s,
+        async_connection=async_redis,
+    )
 
     def ping() -> bool:
         try:
@@ -50,7 +56,7 @@ def create_app(settings: Settings) -> Starlette:
             return False
 
     spool = Spool(Path(settings.spool_dir), settings.spool_max_bytes)
-    acceptor = Acceptor(DurableSink(inbox.push, spool, ping))
+    acceptor = Acceptor(DurableSink(inbox.push_async, spool, ping, inbox.push))
     gate = Gate.from_settings(settings, async_redis)
     ctx = IngestContext(settings, acceptor, gate, Nonces(async_redis, settings.nonce_window_s))
     # The read API opens the store only when enabled; the webhooks never need it.

@@ -19,11 +19,13 @@ Not for Redis Cluster: the script touches dedupe keys it does not declare.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import redis
+import redis.asyncio as aioredis
 from rq import Queue
 
 from workers.envelope import Envelope
@@ -84,13 +86,33 @@ def processing_key(job_id: str) -> str:
     return f"cdr-ingest:processing:{job_id}"
 
 
+PUSH_SCRIPT = _PUSH.replace("PENDING_TTL", str(PENDING_TTL_S))
+
+
 class Inbox:
-    def __init__(self, connection: redis.Redis, queue: Queue, *, window_s: int, job_timeout_s: int) -> None:
-        self._connection = connection
+    """Appends batches to the inbox: ``push`` (blocking) for the spool's drain and tools,
+    ``push_async`` for the receiver's event loop (no thread hop on the hot path)."""
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        queue: Queue,
+        *,
+        window_s: int,
+        job_timeout_s: int,
+        async_connection: aioredis.Redis | None = None,
+    ) -> None:
         self._queue = queue
         self._window_s = window_s
         self._job_timeout_s = job_timeout_s
-        self._push = connection.register_script(_PUSH.replace("PENDING_TTL", str(PENDING_TTL_S)))
+        self._script = connection.register_script(PUSH_SCRIPT)
+        self._async_script = async_connection.register_script(PUSH_SCRIPT) if async_connection else None
+
+    def _call(self, envelopes: Sequence[Envelope], dedupe_keys: Sequence[str | None]) -> dict[str, Any]:
+        args: list[Any] = [self._window_s]
+        for envelope, key in zip(envelopes, dedupe_keys, strict=True):
+            args += [key or "", orjson.dumps(envelope.to_dict())]
+        return {"keys": [inbox_key(self._queue.name), pending_key(self._queue.name)], "args": args}
 
     def push(self, envelopes: Sequence[Envelope], dedupe_keys: Sequence[str | None]) -> list[bool]:
         """Append the envelopes not seen within the dedupe window; True per envelope appended.
@@ -98,13 +120,18 @@ class Inbox:
         Raises ``redis.RedisError`` when Redis cannot take them (nothing claimed is then kept:
         a script either runs whole or not at all).
         """
-        args: list[Any] = [self._window_s]
-        for envelope, key in zip(envelopes, dedupe_keys, strict=True):
-            args += [key or "", orjson.dumps(envelope.to_dict())]
-        names = self._queue.name
-        answer = self._push(keys=[inbox_key(names), pending_key(names)], args=args)
+        answer = self._script(**self._call(envelopes, dedupe_keys))
         if answer[0]:
             schedule_drain(self._queue, self._job_timeout_s)
+        return [bool(flag) for flag in answer[1:]]
+
+    async def push_async(self, envelopes: Sequence[Envelope], dedupe_keys: Sequence[str | None]) -> list[bool]:
+        """``push`` on the event loop; only the rare drain-job enqueue (rq is blocking) uses a thread."""
+        if self._async_script is None:
+            raise RuntimeError("Inbox was made without an async connection")
+        answer = await self._async_script(**self._call(envelopes, dedupe_keys))
+        if answer[0]:
+            await asyncio.to_thread(schedule_drain, self._queue, self._job_timeout_s)
         return [bool(flag) for flag in answer[1:]]
 
 

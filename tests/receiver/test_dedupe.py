@@ -3,12 +3,14 @@ scheduled per burst, and a batch that cannot be pushed spooled whole."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from receiver.acceptor import DurableSink
 from receiver.dedupe import dedupe_key
@@ -80,15 +82,27 @@ def test_batch_that_cannot_be_pushed_is_spooled_whole(tmp_path: Path) -> None:
     def broken(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
         raise redis.ConnectionError("refused")
 
-    sink = DurableSink(broken, Spool(tmp_path, 10**6), ping=lambda: False)
-    assert sink.store([env(1), env(2)], ["k1", "k2"]) == ["spooled", "spooled"]
+    async def broken_async(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
+        return broken(envelopes, keys)
+
+    sink = DurableSink(broken_async, Spool(tmp_path, 10**6), ping=lambda: False, push=broken)
+    assert asyncio.run(sink.store([env(1), env(2)], ["k1", "k2"])) == ["spooled", "spooled"]
     assert sink.spool.state().segments == 1
     sink.spool.close()
 
 
-def test_duplicates_are_answered_as_such(inbox: Inbox, redis_client: redis.Redis, tmp_path: Path) -> None:
-    """Through the sink: a seen delivery is "duplicate" and not appended again."""
-    sink = DurableSink(inbox.push, Spool(tmp_path, 10**6), ping=lambda: True)
-    assert sink.store([env(1)], ["k1"]) == ["queued"]
-    assert sink.store([env(2), env(3)], ["k1", "k3"]) == ["duplicate", "queued"]
+def test_duplicates_are_answered_as_such(redis_client: redis.Redis, redis_url: str, tmp_path: Path) -> None:
+    """Through the sink on the event loop: a seen delivery is "duplicate" and not appended again."""
+
+    async def both() -> tuple[list[str], list[str]]:
+        async_client = aioredis.Redis.from_url(redis_url)
+        try:
+            inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30,
+                          async_connection=async_client)  # fmt: skip
+            sink = DurableSink(inbox.push_async, Spool(tmp_path, 10**6), ping=lambda: True, push=inbox.push)
+            return await sink.store([env(1)], ["k1"]), await sink.store([env(2), env(3)], ["k1", "k3"])
+        finally:
+            await async_client.aclose()
+
+    assert asyncio.run(both()) == (["queued"], ["duplicate", "queued"])
     assert [e.ingest_id for e in queued(redis_client)] == ["i1", "i3"]

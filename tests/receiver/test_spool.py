@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import subprocess
@@ -148,14 +149,17 @@ def test_sink_spools_while_redis_is_down_and_drains_when_back(tmp_path: Path) ->
         queue(envelopes)
         return [True] * len(envelopes)
 
-    sink = DurableSink(push, Spool(tmp_path, 10**6), ping=lambda: redis_up["value"])
-    assert sink.store([env(1)]) == ["spooled"]
-    assert sink.store([env(2)]) == ["spooled"]
+    async def push_async(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
+        return push(envelopes, keys)
+
+    sink = DurableSink(push_async, Spool(tmp_path, 10**6), ping=lambda: redis_up["value"], push=push)
+    assert asyncio.run(sink.store([env(1)])) == ["spooled"]
+    assert asyncio.run(sink.store([env(2)])) == ["spooled"]
     assert sink.recover() == 0
     redis_up["value"] = True
-    assert sink.store([env(3)]) == ["spooled"]  # keeps order: Redis again only once the spool is empty
+    assert asyncio.run(sink.store([env(3)])) == ["spooled"]  # keeps order: Redis again once the spool is empty
     assert sink.recover() == 3
-    assert sink.store([env(4)]) == ["queued"]
+    assert asyncio.run(sink.store([env(4)])) == ["queued"]
     assert queue.ids == ["i1", "i2", "i3", "i4"]
 
 
