@@ -43,7 +43,6 @@ class Spool:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._segment: IO[bytes] | None = None
-        self._segment_path: Path | None = None
 
     # -- writing ---------------------------------------------------------------------------------
     def append(self, envelopes: Sequence[Envelope]) -> None:
@@ -69,13 +68,13 @@ class Spool:
             segment = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
             fcntl.flock(segment.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             _fsync_dir(self.directory)
-            self._segment, self._segment_path = segment, path
+            self._segment = segment
         return self._segment
 
     def _close_current(self) -> None:
         if self._segment is not None:
             self._segment.close()  # releases the flock
-        self._segment = self._segment_path = None
+        self._segment = None
 
     # -- reading ---------------------------------------------------------------------------------
     def state(self) -> SpoolState:

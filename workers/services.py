@@ -9,7 +9,6 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import redis
 
@@ -69,7 +68,3 @@ def start_redis(
         time.sleep(0.05)
     process.terminate()
     raise ConfigError(f"redis-server did not answer on port {port} within 10 s")
-
-
-def redis_port(url: str) -> int:
-    return urlsplit(url).port or 6379

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from workers import metrics
 from workers.errors import TransientError
 from workers.logs import get_logger
 from workers.normalize.times import format_utc
@@ -85,6 +86,7 @@ class Poller:
                             memory=memory)  # fmt: skip
                 state = memory.state if memory.changed else KEEP_STATE
                 self.store.save_checkpoint(source.vendor, account.id, source.name, until, now=self.clock(), state=state)
+                metrics.observe_poll(source.name, account.id, rows=done.rows, checkpoint=until, now=self.clock())
                 tally.add(done)
                 log.info(
                     "poll.window",

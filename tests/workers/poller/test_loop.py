@@ -153,3 +153,20 @@ def test_run_polls_until_told_to_stop(
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert store.get_checkpoint("callr", "acct1", "callr.jsonrpc") is not None
+
+
+def test_each_window_reports_its_metrics(
+    callr: FakeCallr, callr_settings: Callable[..., Settings], make_poller: Callable[..., Poller]
+) -> None:
+    """After a poll, /metrics knows the rows fetched and how far behind now the source's checkpoint is."""
+    from prometheus_client import REGISTRY
+
+    def sample(name: str) -> float:
+        labels = {"feed": "callr.jsonrpc", "account": "acct1"}
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    rows_before = sample("cdr_ingest_poller_rows_total")
+    callr.cdrs_in = [v1_cdr(1, NOW - timedelta(minutes=30))]
+    make_poller(jsonrpc_only(callr_settings), Queue(), Clock()).poll_once()
+    assert sample("cdr_ingest_poller_rows_total") == rows_before + 1
+    assert sample("cdr_ingest_poller_checkpoint_timestamp_seconds") == NOW.timestamp()
