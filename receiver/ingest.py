@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -61,7 +60,7 @@ class IngestEndpoint:
         started = time.perf_counter()
         client = self.ctx.gate.client(request)
         try:
-            response = await self._handle(request, client)
+            outcome, response = await self._handle(request, client)
         except CdrIngestError as e:
             status, code = describe(e)
             log.info(
@@ -69,7 +68,6 @@ class IngestEndpoint:
             )
             metrics.observe_delivery(self.route.feed, code)
             return error_response(e)
-        outcome = orjson.loads(response.body)["status"]  # queued (202, or 200 for Kazoo), duplicate, ignored
         if outcome == "queued":
             metrics.observe_delivery(self.route.feed, "accepted", time.perf_counter() - started)
         else:
@@ -123,7 +121,8 @@ class IngestEndpoint:
             return None
         return await self.ctx.nonces.claim(self.route.feed, account.id, value)
 
-    async def _handle(self, request: Request, client: Address | None) -> Response:
+    async def _handle(self, request: Request, client: Address | None) -> tuple[str, Response]:
+        """The outcome ("queued", "duplicate", "ignored") and the response telling the vendor."""
         account, envelope, nonce = await self._authenticated(request, client)
         try:
             return await self._accept(account, envelope)
@@ -132,7 +131,7 @@ class IngestEndpoint:
                 await self.ctx.nonces.release(nonce)  # the vendor's retry is not a replay
             raise
 
-    async def _accept(self, account: Account, envelope: Envelope) -> Response:
+    async def _accept(self, account: Account, envelope: Envelope) -> tuple[str, Response]:
         feed_name = self.route.feed
         try:
             record = self.feed.parse(decode(envelope.body, envelope.content_type))
@@ -141,12 +140,12 @@ class IngestEndpoint:
             raise
         if isinstance(record, Ignored):
             log.info("ingest.ignored", feed=feed_name, account=account.id, reason=record.reason)
-            return JSONResponse({"status": "ignored", "reason": record.reason})
+            return "ignored", JSONResponse({"status": "ignored", "reason": record.reason})
         key = dedupe_key(feed_name, account.id, record.delivery_id or record.call_id)
         outcome = await self.ctx.acceptor.accept(envelope, key)
         if outcome == "duplicate":
             log.info("ingest.duplicate", feed=feed_name, account=account.id, call_id=record.call_id)
-            return JSONResponse({"status": "duplicate"})
+            return "duplicate", JSONResponse({"status": "duplicate"})
         log.info(
             "ingest.accepted",
             feed=feed_name,
@@ -155,9 +154,8 @@ class IngestEndpoint:
             ingest_id=envelope.ingest_id,
             durable_in="redis" if outcome == "queued" else "spool",
         )
-        return JSONResponse(
-            {"status": "queued", "ingest_id": envelope.ingest_id}, status_code=self.route.accepted_status
-        )
+        body = {"status": "queued", "ingest_id": envelope.ingest_id}
+        return "queued", JSONResponse(body, status_code=self.route.accepted_status)
 
     async def _keep_for_quarantine(self, envelope: Envelope) -> None:
         try:
