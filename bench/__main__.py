@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 
 from bench import poller
-from bench.common import fresh_db, log, migrated, queue_idle, stored
+from bench.common import fresh_db, log, migrated, queue_idle, stored, wait_until_settled
 from bench.payloads import SECRET, write_requests
 from bench.procs import peak_rss_mb, rss_mb, wrk
 from tests.e2e.stack import Stack, wait_until
@@ -99,6 +99,7 @@ def end_to_end(stack_env: dict[str, str], tmp: Path, requests: Path) -> dict:
         during = stored(stack_env["DATABASE_URL"]) - before
         wait_until(lambda: queue_idle(r, "cdr-ingest"), timeout_s=600, what="the queue to drain")
         drained_at = time.monotonic() - started
+        wait_until_settled(stack_env["DATABASE_URL"])
         total = stored(stack_env["DATABASE_URL"]) - before
         names = ["receiver", *[f"worker{i}" for i in range(WORKERS)]]
         return {

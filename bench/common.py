@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 import redis
 
+from tests.e2e.stack import wait_until
 from tests.faults.servers import PostgresServer
 from workers.inbox import inbox_key
 from workers.queue import ingest_queue
@@ -39,11 +40,25 @@ def migrated(url: str) -> str:
 
 
 def stored(database_url: str) -> int:
+    """Call legs and verifications stored."""
     store = open_store(database_url)
     try:
-        return store.count()
+        return store.count() + store.count("verifications")
     finally:
         store.close()
+
+
+def wait_until_settled(database_url: str, timeout_s: float = 60) -> None:
+    """A worker may hold the last job between dequeuing it and registering it as started: the
+    queue looks idle then, so the run is believed over once the stored count stops moving."""
+    seen: list[int] = []
+
+    def settled() -> bool:
+        seen.append(stored(database_url))
+        time.sleep(0.5)
+        return len(seen) > 1 and seen[-1] == seen[-2]
+
+    wait_until(settled, timeout_s=timeout_s, what="the stored count to settle")
 
 
 def queue_idle(r: redis.Redis, name: str) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from bench.common import fresh_db, log, queue_idle
+from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.kazoo_api import kazoo_row
 from tests.fakes.serve import serve_in_thread
@@ -36,7 +36,6 @@ from workers.poller.progress import LogReporter
 from workers.poller.sources import _files
 from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import load_settings
-from workers.store import open_store
 
 ROWS = int(os.environ.get("BENCH_POLLER_ROWS", "100000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
@@ -78,26 +77,6 @@ def source_env(source: str, url: str, vendors: FakeVendors, sinch_dir: Path) -> 
     }[source.split(".")[0]]  # fmt: skip
 
 
-def stored(database_url: str) -> int:
-    """Call legs and verifications stored."""
-    store = open_store(database_url)
-    try:
-        return store.count() + store.count("verifications")
-    finally:
-        store.close()
-
-
-_last: list[int] = []
-
-
-def settled(database_url: str) -> bool:
-    count = stored(database_url)
-    same = bool(_last) and _last[-1] == count
-    _last.append(count)
-    time.sleep(0.5)
-    return same
-
-
 def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
     settings = load_settings(env)
     r = redis.Redis.from_url(env["REDIS_URL"])
@@ -119,7 +98,7 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
         total = time.monotonic() - started
         # A worker may hold the last job between dequeuing it and registering it as started:
         # idle is believed once the stored count no longer moves.
-        wait_until(lambda: settled(env["DATABASE_URL"]), timeout_s=60, what="the last job")
+        wait_until_settled(env["DATABASE_URL"])
     finally:
         client.close()
         stack.stop()
