@@ -51,6 +51,8 @@ class IngestQueue(Queue):
 
 
 class IngestWorker(SimpleWorker):
+    job_timeout_s = JOB_TIMEOUT_S  # for drain jobs this worker schedules; set from the settings
+
     @property
     def dequeue_timeout(self) -> int:
         # RQ blocks an idle worker in BLPOP for worker_ttl - 15 s (405 s) and runs maintenance only
@@ -65,7 +67,7 @@ class IngestWorker(SimpleWorker):
             returned = inbox.return_orphans(queue)
             if returned:
                 log.warning("inbox.orphans_returned", envelopes=returned)
-            inbox.ensure_draining(queue, int(queue._default_timeout or JOB_TIMEOUT_S))
+            inbox.ensure_draining(queue, self.job_timeout_s)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else JOB_TIMEOUT_S
@@ -77,13 +79,15 @@ def build_worker(settings: Settings, connection: redis.Redis, name: str | None =
         settings.queue_name, connection=connection, serializer=OrjsonSerializer, default_timeout=settings.job_timeout_s
     )
     queue.maintenance_lock_s = max(10, 3 * settings.worker_maintenance_s)
-    return IngestWorker(
+    worker = IngestWorker(
         [queue],
         connection=connection,
         serializer=OrjsonSerializer,
         name=name,
         maintenance_interval=settings.worker_maintenance_s,
     )
+    worker.job_timeout_s = settings.job_timeout_s
+    return worker
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
