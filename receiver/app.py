@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route as HttpRoute
+from starlette.types import Receive, Scope, Send
 
 from receiver import errors, openapi, server
 from receiver.acceptor import Acceptor, DurableSink
@@ -34,6 +35,24 @@ from workers.settings import Settings, load_settings
 from workers.stats import queue_depths
 from workers.store import open_store
 from workers.store.reads import CdrReader
+
+
+class ReceiverApp(Starlette):
+    """Starlette, but a POST to a webhook path goes straight to its raw ASGI ``IngestEndpoint``,
+    skipping the middleware and the router (the hot path; every other request, including any other
+    method on a webhook path, is Starlette's)."""
+
+    def __init__(self, *, webhooks: dict[str, IngestEndpoint], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.webhooks = webhooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.webhooks.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -79,7 +98,8 @@ def create_app(settings: Settings) -> Starlette:
                 reader.store.close()
             metrics.process_exit(settings)
 
-    routes = [HttpRoute(r.path, IngestEndpoint(r, ctx).handle, methods=["POST"]) for r in ROUTES]
+    webhooks = {r.path: IngestEndpoint(r, ctx) for r in ROUTES}
+    routes = [HttpRoute(path, endpoint, methods=["POST"]) for path, endpoint in webhooks.items()]
     routes += [
         HttpRoute("/healthz", healthz, methods=["GET"]),
         HttpRoute("/readyz", readyz_endpoint(async_redis, spool), methods=["GET"]),
@@ -95,7 +115,8 @@ def create_app(settings: Settings) -> Starlette:
         HttpRoute("/openapi.json", openapi_json, methods=["GET"]),
         *ReadApi(reader, settings.read_api_tokens, gate, settings.read_api_allowed_ips).routes(),
     ]
-    return Starlette(
+    return ReceiverApp(
+        webhooks=webhooks,
         routes=routes,
         lifespan=lifespan,
         exception_handlers={

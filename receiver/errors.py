@@ -84,7 +84,8 @@ def describe(exc: Exception) -> tuple[int, str]:
     return 500, "internal"
 
 
-def error_response(exc: Exception) -> JSONResponse:
+def error_parts(exc: Exception) -> tuple[int, dict[str, str], dict[str, str]]:
+    """(status, JSON body, extra headers) of the answer to an exception."""
     status, code = describe(exc)
     detail = str(exc) if status != 500 else "internal error; the delivery was not accepted, please retry"
     headers = {}
@@ -92,7 +93,12 @@ def error_response(exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after_s)
     elif isinstance(exc, TransientError):
         headers["Retry-After"] = str(RETRY_AFTER_S)
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+    return status, {"error": code, "detail": detail}, headers
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    status, body, headers = error_parts(exc)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def raw_response(exc: Exception) -> bytes:

@@ -38,7 +38,11 @@ class Gate:
 
     def client(self, request: Request) -> Address | None:
         peer = request.client.host if request.client else None
-        return client_address(peer, request.headers.getlist("x-forwarded-for"), self.trusted_proxies)
+        return self.address(peer, request.headers.getlist("x-forwarded-for"))
+
+    def address(self, peer: str | None, forwarded_for: list[str]) -> Address | None:
+        """The caller: the peer, or the address a trusted proxy forwarded for (``TRUSTED_PROXIES``)."""
+        return client_address(peer, forwarded_for, self.trusted_proxies)
 
     def admit(self, client: Address | None, allowed: bool, what: str) -> None:
         """403 unless an allowlist admits the client (``clients.admits``); 429 while it is locked

@@ -9,8 +9,10 @@ limits it lacks, answered with our JSON errors before any ASGI app runs.
   connection that sends nothing, or trickles its headers a byte at a time, is kept for ever and
   holds a slot of ``limit_concurrency``. The headers must be complete ``HEADER_TIMEOUT_S`` after the
   connection opens (or the next request starts), else 408 and close.
-
-The body has its own deadline in the app (``receiver/body.py``, ``BODY_TIMEOUT_S``).
+- **Body deadline.** The body must be complete ``BODY_TIMEOUT_S`` after its headers, else 408 and
+  close (the app waiting on it sees a disconnect). One timer per request here, armed and cancelled
+  by the parser's callbacks: an ``asyncio.timeout`` around the app's read cost ~10% of the
+  receiver's CPU under load (``make bench``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ log = get_logger("cdr_ingest.receiver")
 class ServerLimits:
     max_header_bytes: int = Settings.max_header_bytes
     header_timeout_s: float = Settings.header_timeout_s
+    body_timeout_s: float = Settings.body_timeout_s
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -47,6 +50,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._parsed_bytes = 0
         self._refusal: CdrIngestError | None = None
         self._header_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -54,6 +58,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._disarm_body()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -92,9 +97,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._headers_seen += 1
         super().on_headers_complete()
+        self._body_timer = self.loop.call_later(self.limits.body_timeout_s, self._body_too_slow)
 
     def on_message_complete(self) -> None:
         self._awaiting_headers = True
+        self._disarm_body()
         super().on_message_complete()
 
     def _count(self, size: int) -> None:
@@ -122,8 +129,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._refuse(RequestTimeout(f"the request headers did not arrive within {self.limits.header_timeout_s:g} s"))
 
+    def _disarm_body(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_too_slow(self) -> None:
+        self._body_timer = None
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started:
+            # Answered already (413 from Content-Length, say) while the body still trickles in.
+            cycle.keep_alive = False
+            if cycle.response_complete:
+                self.transport.close()
+            return
+        self._refuse(RequestTimeout(f"the body did not arrive within {self.limits.body_timeout_s:g} s"))
+
     def _refuse(self, exc: CdrIngestError) -> None:
         self._disarm()
+        self._disarm_body()
         if not self.transport.is_closing():
             status, code = describe(exc)
             peer = self.client[0] if self.client else None
@@ -134,4 +158,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
 def configure(settings: Settings) -> None:
     """Apply the settings' limits to every connection this process accepts from now on."""
-    GuardedHttpToolsProtocol.limits = ServerLimits(settings.max_header_bytes, settings.header_timeout_s)
+    GuardedHttpToolsProtocol.limits = ServerLimits(
+        settings.max_header_bytes, settings.header_timeout_s, settings.body_timeout_s
+    )

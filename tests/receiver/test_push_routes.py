@@ -158,7 +158,7 @@ def test_nonce_released_when_the_delivery_is_not_accepted(
 
     ctx = IngestContext(settings, _Refusing(), Gate.from_settings(settings, client_redis), Nonces(client_redis, 60))  # type: ignore[arg-type]
     endpoint = IngestEndpoint(route, ctx)
-    app = Starlette(routes=[HttpRoute(route.path, endpoint.handle, methods=["POST"])], lifespan=lifespan)
+    app = Starlette(routes=[HttpRoute(route.path, endpoint, methods=["POST"])], lifespan=lifespan)
     headers = vobiz_v3_headers("60000000000000000001")
     with TestClient(app) as client:
         for _ in range(2):
