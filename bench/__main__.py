@@ -3,7 +3,8 @@
 Prints one table (floor req/s, accepted req/s and ratio, p50/p99 to 202, p99 at 1,000 req/s
 offered, end-to-end CDRs/s, backfill rows/s, peak memory per process, the ledger) and writes the
 same figures as JSON under bench/results/. ``BENCH_SECONDS`` (default 10) sets the length of each
-load run; ``BENCH_E2E_SECONDS`` (default 60) the sustained end-to-end run.
+load run; ``BENCH_E2E_SECONDS`` (default 60) the sustained end-to-end run; ``BENCH_PHASES``
+(default ``receiver,e2e,backfill``) which parts run.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from workers.services import free_port
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 E2E_SECONDS = int(os.environ.get("BENCH_E2E_SECONDS", "60"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+PHASES = set(os.environ.get("BENCH_PHASES", "receiver,e2e,backfill").split(","))
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -148,20 +150,20 @@ def main() -> int:
     try:
         env = {"REDIS_URL": redis_server.url, "CALLR_WEBHOOK_SECRET": SECRET, "CALLR_ACCOUNT_SID": "bench",
                "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "SPOOL_DIR": str(tmp / "spool")}  # fmt: skip
-        for n in (1, 2):
+        for n in (1, 2) if "receiver" in PHASES else ():
             log(f"floor, {n} uvicorn worker(s)")
             results[f"floor_{n}"] = floor(n, requests)
             log(f"receiver, {n} uvicorn worker(s)")
             results[f"receiver_{n}"] = receiver_runs({**env, "DATABASE_URL": fresh_db(pg, "r")}, tmp, requests, n)
-        save(results)
-        log(f"end to end for {E2E_SECONDS} s")
-        results["e2e"] = end_to_end({**env, "DATABASE_URL": fresh_db(pg, "e2e")}, tmp, requests)
-        save(results)
+        if "e2e" in PHASES:
+            log(f"end to end for {E2E_SECONDS} s")
+            results["e2e"] = end_to_end({**env, "DATABASE_URL": fresh_db(pg, "e2e")}, tmp, requests)
+            save(results)
         vendors = FakeVendors()
         (tmp / "sinch").mkdir(exist_ok=True)
         poller.fill(vendors, tmp / "sinch")
         with serve_in_thread(create_app(vendors)) as fake_url:
-            for name in ("postgresql", "sqlite"):
+            for name in ("postgresql", "sqlite") if "backfill" in PHASES else ():
                 url = fresh_db(pg, "bf") if name == "postgresql" else migrated(f"sqlite:///{tmp}/bf.db")
                 log(f"backfill of {poller.ROWS:,} rows into {name}")
                 bf_env = {"REDIS_URL": redis_server.url, "CALLR_ACCOUNT_SID": "bench", "LOG_FORMAT": "json",

@@ -120,17 +120,18 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         raise
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     stored_at = datetime.now(UTC)
+    out = log.bind()  # one bound logger for the batch: the module's lazy proxy binds on every call
     by_id = {r.id: r for r in rows}
     for envelope, d in accepted:
         row = by_id[d.cdr.id]
         age_ms = round((stored_at - d.received_at).total_seconds() * 1000, 1)
         if isinstance(row.cdr, Verification):
-            log.info("verification.stored", feed=envelope.feed, account=row.cdr.account_id,
+            out.info("verification.stored", feed=envelope.feed, account=row.cdr.account_id,
                      verification_id=row.cdr.verification_id, ingest_id=d.ingest_id, method=row.cdr.method,
                      result=row.cdr.result, sources=",".join(sorted(row.sources)), age_ms=age_ms,
                      batch_ms=elapsed_ms)  # fmt: skip
             continue
-        log.info(
+        out.info(
             "cdr.stored",
             feed=envelope.feed,
             account=d.cdr.account_id,

@@ -28,7 +28,8 @@ def parse_time(value: str | None, naive_tz: tzinfo = UTC) -> datetime | None:
         return None
     if len(text) >= 11 and text[10] in " _":
         text = text[:10] + "T" + text[11:]
-    text = _LONG_FRACTION.sub(r"\1", text)
+    if len(text) > 26:  # room for a fraction of 7+ digits after YYYY-MM-DDTHH:MM:SS
+        text = _LONG_FRACTION.sub(r"\1", text)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

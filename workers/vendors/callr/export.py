@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -37,13 +38,20 @@ V2_FIELDS = V2_COLUMNS | {
 _FOLDED = {re.sub(r"[^a-z0-9]", "", name.lower()): name for name in V2_FIELDS}
 
 
+@lru_cache(maxsize=1024)
+def _field_name(column: str) -> str:
+    """The v2 field a column name stands for (itself when none): an export repeats its columns on
+    every row, so this is cached (the regex was ~15% of a backfill worker's CPU)."""
+    return _FOLDED.get(re.sub(r"[^a-z0-9]", "", column.lower()), column)
+
+
 def canonical(row: Mapping[str, Any]) -> dict[str, Any]:
     """The row with its columns renamed to the v2 field names; empty cells dropped."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         if value is None or value == "":
             continue
-        out[_FOLDED.get(re.sub(r"[^a-z0-9]", "", str(key).lower()), str(key))] = value
+        out[_field_name(str(key))] = value
     return out
 
 
