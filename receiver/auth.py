@@ -15,6 +15,7 @@ import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from urllib.parse import urlsplit, urlunsplit
 
 from workers.errors import AuthError
@@ -27,13 +28,23 @@ class SignedRequest:
     """What a check may look at: never parsed bodies, always the raw bytes."""
 
     method: str
-    url: str  # the public URL the vendor called (scheme://host/path?query), see ``public_url``
-    path: str  # the path of that public URL
+    # The public URL the vendor called (scheme://host/path?query, see ``public_url``), or how to
+    # build it: only some schemes sign the URL, so the receiver builds it when a check reads it.
+    target: str | Callable[[], str]
     headers: Mapping[str, str]  # lower-cased names
     query: Mapping[str, str]
     body: bytes
     received_at: datetime  # when the request arrived: signed timestamps are checked against it
     tolerance_s: int = 300  # how far a signed timestamp may be from received_at (SIGNATURE_TOLERANCE_S)
+
+    @cached_property
+    def url(self) -> str:
+        return self.target if isinstance(self.target, str) else self.target()
+
+    @cached_property
+    def path(self) -> str:
+        """The path of the public URL."""
+        return urlsplit(self.url).path
 
 
 def public_url(base: str | None, received: str) -> str:

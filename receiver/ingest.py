@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import URL
 from starlette.types import Receive, Scope, Send
@@ -103,11 +103,10 @@ class IngestEndpoint:
             raise UnsupportedMediaType(f"content type {media_type(content_type) or '(none)'!r}; send {allowed}")
         received_at = datetime.now(UTC)
         body = await read_body(receive, headers, self.ctx.settings.max_body_bytes)
-        url = public_url(self.ctx.settings.public_base_url, str(URL(scope=scope)))
+        base = self.ctx.settings.public_base_url
         signed = SignedRequest(
             method=scope["method"],
-            url=url,
-            path=urlsplit(url).path,
+            target=lambda: public_url(base, str(URL(scope=scope))),
             headers=headers,
             query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)),
             body=body,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Protocol
 from wsgiref.simple_server import WSGIServer
 
@@ -55,9 +56,15 @@ POLLER_CHECKPOINT = Gauge(
 # -- the API the rest of the code calls -----------------------------------------------------------
 def observe_delivery(feed: str, outcome: str, seconds: float | None = None) -> None:
     """One answered delivery; ``seconds`` (time to 202) only for accepted ones."""
-    DELIVERIES.labels(feed, outcome).inc()
+    _deliveries(feed, outcome).inc()
     if seconds is not None:
-        ACCEPT_SECONDS.labels(feed).observe(seconds)
+        _accept_seconds(feed).observe(seconds)
+
+
+# The receiver's per-request metrics, their label lookups cached (a few feeds and outcomes; the
+# lookup takes a lock and builds a key on every call).
+_deliveries = cache(DELIVERIES.labels)
+_accept_seconds = cache(ACCEPT_SECONDS.labels)
 
 
 def observe_job(outcome: str, cdrs: Mapping[tuple[str, str], int] | None = None) -> None:

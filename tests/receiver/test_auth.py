@@ -38,11 +38,9 @@ def request(
     query: dict[str, str] | None = None,
     received_at: datetime = NOW,
 ) -> SignedRequest:
-    path = url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
     return SignedRequest(
         method="POST",
-        url=url,
-        path="/" + path,
+        target=url,
         headers={k.lower(): v for k, v in headers.items()},
         query=query or {},
         body=body,
