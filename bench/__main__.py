@@ -86,8 +86,11 @@ def end_to_end(stack_env: dict[str, str], tmp: Path, requests: Path) -> dict:
         stack.serve()
         workers = [stack.worker(f"worker{i}") for i in range(WORKERS)]
         before = stored(stack_env["DATABASE_URL"])
-        rss_start = [rss_mb(p.pid) for p in stack.processes]
+        names = ["receiver", *[f"worker{i}" for i in range(WORKERS)]]
+        pids = [p.pid for p in [stack.processes[0], *workers]]
+        rss_start = [rss_mb(pid) for pid in pids]
         depth: list[int] = []
+        rss: dict[str, list[float]] = {n: [] for n in names}  # every 10 s: is memory flat once warm?
         started = time.monotonic()
         load: dict = {}
         t = threading.Thread(target=lambda: load.update(
@@ -95,6 +98,9 @@ def end_to_end(stack_env: dict[str, str], tmp: Path, requests: Path) -> dict:
         t.start()
         while t.is_alive():
             depth.append(r.llen(inbox_key("cdr-ingest")) + ingest_queue(r, "cdr-ingest").count)
+            if len(depth) % 10 == 1:
+                for n, pid in zip(names, pids, strict=True):
+                    rss[n].append(rss_mb(pid))
             time.sleep(1)
         t.join()
         window = time.monotonic() - started
@@ -103,7 +109,6 @@ def end_to_end(stack_env: dict[str, str], tmp: Path, requests: Path) -> dict:
         drained_at = time.monotonic() - started
         wait_until_settled(stack_env["DATABASE_URL"])
         total = stored(stack_env["DATABASE_URL"]) - before
-        names = ["receiver", *[f"worker{i}" for i in range(WORKERS)]]
         return {
             "offered": load,
             "stored_during_window": during,
@@ -115,6 +120,7 @@ def end_to_end(stack_env: dict[str, str], tmp: Path, requests: Path) -> dict:
             "peak_mb": {n: peak_rss_mb(p.pid) for n, p in zip(names, [stack.processes[0], *workers], strict=True)},
             "rss_start_mb": dict(zip(names, rss_start, strict=True)),
             "rss_end_mb": {n: rss_mb(p.pid) for n, p in zip(names, [stack.processes[0], *workers], strict=True)},
+            "rss_every_10s_mb": rss,
         }
     finally:
         stack.stop()

@@ -28,10 +28,22 @@ def _e2e_rows(e: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("backlog, envelopes + jobs (max / last)", f"{depth['max']:,} / {depth['last']:,}", "flat = workers keep up"),
     ]
     for name, mb in e["peak_mb"].items():
+        growth = _warm_growth(e.get("rss_every_10s_mb", {}).get(name, []))
         rows.append(
-            (f"peak memory {name}", f"{mb} MiB", f"rss {e['rss_start_mb'][name]} -> {e['rss_end_mb'][name]} MiB")
+            (
+                f"peak memory {name}",
+                f"{mb} MiB",
+                f"rss {e['rss_start_mb'][name]} -> {e['rss_end_mb'][name]} MiB{growth}",
+            )
         )
     return rows
+
+
+def _warm_growth(samples: list[float]) -> str:
+    """Growth from the 20 s sample (warm: imports done, pools filled) to the last one."""
+    if len(samples) < 4:
+        return ""
+    return f"; {samples[2]} -> {samples[-1]} MiB from 20 s to the end ({len(samples)} samples)"
 
 
 def _ledger(e: dict[str, Any]) -> tuple[str, str, str]:
