@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 
@@ -86,7 +87,7 @@ class CDR:
     codec: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def id(self) -> str:
         return cdr_id(self.vendor, self.account_id, self.call_id, self.leg)
 

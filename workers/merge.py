@@ -98,10 +98,11 @@ def _first(delivery: Delivery[R], *, now: datetime) -> Stored[R]:
     """A new call: the delivery as it is, each field it carries versioned by it (the hot path)."""
     incoming = delivery.cdr
     ordinary, billing = _versions(delivery)
+    fields = vars(incoming)
     versions = {
         name: billing if name in incoming.BILLING else ordinary
         for name in MERGED_FIELDS[type(incoming)]
-        if not _is_unset(getattr(incoming, name))
+        if (value := fields[name]) is not None and value not in _UNSET_ENUMS
     }
     record = incoming
     if isinstance(incoming, CDR):

@@ -39,6 +39,8 @@ def parse_time(value: str | None, naive_tz: tzinfo = UTC) -> datetime | None:
 
 def as_utc(value: datetime, naive_tz: tzinfo = UTC) -> datetime:
     """A naive datetime is taken as ``naive_tz`` (UTC by default); an aware one is converted to UTC."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=naive_tz)
     return value.astimezone(UTC)
@@ -82,4 +84,4 @@ def _number(value: int | float | str) -> int | float:
 def format_utc(value: datetime) -> str:
     """Fixed-width UTC text (``2024-04-24T17:42:28.876000Z``) that sorts like the instant."""
     utc = value if value.tzinfo is UTC else as_utc(value)
-    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" → "Z"
