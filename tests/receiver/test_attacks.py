@@ -34,7 +34,7 @@ from tests.conftest import (
     VOBIZ_TOKEN,
     work,
 )
-from tests.e2e.stack import Stack, running_stack, stack_env
+from tests.e2e.stack import Stack, running_stack, stack_env, wait_until
 from tests.receiver.helpers import ATTACK_LOG, FORM, JSON, SAMPLES, queued, sign, sinch_headers, vobiz_v3_headers
 from tests.receiver.read_helpers import READ_TOKEN, bearer, cdr, dataset, put
 from workers import jobs
@@ -345,6 +345,8 @@ def test_server_attack_refused(server: Stack, redis_client: redis.Redis, name: s
     ATTACK_LOG.append((name + " (uvicorn)", got, orjson.dumps(body).decode()[:110]))
     assert (got, set(body)) == (status, {"error", "detail"}), body
     assert queued(redis_client) == []
+    if name == "body trickled slowly":  # the app waiting on that body saw the connection end
+        wait_until(lambda: '"event": "ingest.disconnected"' in server.log("receiver"), what="ingest.disconnected")
 
 
 @pytest.mark.e2e
