@@ -48,8 +48,8 @@ def decode_json(body: bytes | str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise PayloadError("body must be a JSON object", malformed=True)
     # Counting brackets is C-fast; only a body with enough of them can be too deep to walk.
-    raw = body if isinstance(body, bytes) else body.encode()
-    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+    opens = body.count(b"{") + body.count(b"[") if isinstance(body, bytes) else body.count("{") + body.count("[")
+    if opens > MAX_DEPTH and _depth(value) > MAX_DEPTH:
         raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels", malformed=True)
     return value
 
