@@ -20,12 +20,16 @@ def _receiver_rows(n: int, floor: dict[str, Any], rec: dict[str, Any]) -> list[t
     ]
 
 
-def _e2e_rows(e: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _e2e_rows(e: dict[str, Any], load: str) -> list[tuple[str, str, str]]:
     depth = e["queue_depth"]
     rows = [
-        ("end to end CDRs/s (window)", f"{e['cdrs_per_s_window']:,}", f"{e['window_s']} s, target >= 5,000"),
+        (f"end to end CDRs/s ({load})", f"{e['cdrs_per_s_window']:,}", f"{e['window_s']} s, target >= 5,000"),
         ("end to end CDRs/s (until drained)", f"{e['cdrs_per_s_until_drained']:,}", ""),
-        ("backlog, envelopes + jobs (max / last)", f"{depth['max']:,} / {depth['last']:,}", "flat = workers keep up"),
+        (
+            "backlog, envelopes + jobs (max / last)",
+            f"{depth['max']:,} / {depth['last']:,}",
+            f"second half's trend {trend(depth['samples']):+,.0f}/s (0: workers keep up)",
+        ),
     ]
     for name, mb in e["peak_mb"].items():
         growth = _warm_growth(e.get("rss_every_10s_mb", {}).get(name, []))
@@ -39,6 +43,17 @@ def _e2e_rows(e: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def trend(samples: list[int]) -> float:
+    """Least-squares slope per sample (a sample a second) over the second half of the run."""
+    tail = samples[len(samples) // 2 :]
+    n = len(tail)
+    if n < 2:
+        return 0.0
+    mean_x, mean_y = (n - 1) / 2, sum(tail) / n
+    covariance = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(tail))
+    return covariance / sum((x - mean_x) ** 2 for x in range(n))
+
+
 def _warm_growth(samples: list[float]) -> str:
     """Growth from the 20 s sample (warm: imports done, pools filled) to the last one."""
     if len(samples) < 4:
@@ -46,14 +61,14 @@ def _warm_growth(samples: list[float]) -> str:
     return f"; {samples[2]} -> {samples[-1]} MiB from 20 s to the end ({len(samples)} samples)"
 
 
-def _ledger(e: dict[str, Any]) -> tuple[str, str, str]:
+def _ledger(e: dict[str, Any], phase: str) -> tuple[str, str, str]:
     statuses = e["offered"]["statuses"]
     sent = e["offered"]["requests"]
     accepted = statuses.get("202", 0)
     dup = statuses.get("200", 0)
     rejected = sent - accepted - dup
     late = max(0, e["stored_total"] - accepted)  # answered after wrk stopped counting
-    return ("ledger (e2e)", f"sent {sent:,} = 202 {accepted:,} + dup {dup:,} + rejected {rejected:,}",
+    return (f"ledger ({phase})", f"sent {sent:,} = 202 {accepted:,} + dup {dup:,} + rejected {rejected:,}",
             f"stored {e['stored_total']:,} (+{late} answered after wrk's cutoff), "
             f"lost {max(0, accepted - e['stored_total']):,}")  # fmt: skip
 
@@ -65,15 +80,18 @@ def table(r: dict[str, Any]) -> str:
         if f"floor_{n}" in r:
             rows += _receiver_rows(n, r[f"floor_{n}"], r[f"receiver_{n}"])
     if "e2e" in r:
-        rows += _e2e_rows(r["e2e"])
+        rows += _e2e_rows(r["e2e"], "closed loop")
+    if "e2e_offered" in r:
+        rows += _e2e_rows(r["e2e_offered"], f"{r['e2e_offered']['offered']['rps']:,.0f} req/s offered")
     for store, target in (("postgresql", "10,000"), ("sqlite", "30,000")):
         if f"backfill_{store}" in r:
             b = r[f"backfill_{store}"]
             rows.append(
                 (f"backfill rows/s into {store}", f"{b['rows_per_s']:,}", f"{b['rows']:,} rows, target >= {target}")
             )
-    if "e2e" in r:
-        rows.append(_ledger(r["e2e"]))
+    for phase in ("e2e", "e2e_offered"):
+        if phase in r:
+            rows.append(_ledger(r[phase], phase))
     width = max(len(a) for a, _, _ in rows)
     value_width = max(len(b) for _, b, _ in rows)
     lines = [f"cdr-ingest bench, {r['when']}, {r['cores']} cores, runs of {r['seconds']} s, {r['workers']} workers"]
