@@ -1,0 +1,37 @@
+"""The bench's table: the rows of whichever phases ran, and the backlog trend it judges runs by."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import table, trend
+
+
+def test_trend_is_the_second_halfs_slope() -> None:
+    assert trend([0] * 10 + [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]) == 100.0
+    assert trend([5000, 9000, 7000, 8000, 8000, 8000, 8000, 8000]) == 0.0
+    assert trend([3]) == 0.0
+
+
+def _e2e(samples: list[int]) -> dict[str, Any]:
+    return {
+        "offered": {"requests": 1000, "rps": 100.0, "statuses": {"202": 990, "200": 10}},
+        "stored_during_window": 990, "window_s": 10.0, "cdrs_per_s_window": 99, "stored_total": 992,
+        "cdrs_per_s_until_drained": 98, "queue_depth": {"max": max(samples), "last": samples[-1], "samples": samples},
+        "peak_mb": {"receiver": 160.0}, "rss_start_mb": {"receiver": 150.0}, "rss_end_mb": {"receiver": 160.0},
+        "rss_every_10s_mb": {"receiver": [150.0, 159.0, 160.0, 160.0]},
+    }  # fmt: skip
+
+
+def test_table_shows_only_the_phases_that_ran() -> None:
+    head = {"when": "2026-11-23T00:00:00+00:00", "cores": 2, "seconds": 10, "workers": 2}
+    backfill = {"backfill_postgresql": {"rows": 100_000, "rows_per_s": 12_000}}
+    only_backfill = table({**head, **backfill})
+    assert "backfill rows/s into postgresql" in only_backfill and "12,000" in only_backfill
+    assert "end to end" not in only_backfill and "floor" not in only_backfill
+
+    both = table({**head, "e2e": _e2e([0, 0, 10, 20, 30]), "e2e_offered": _e2e([5, 5, 5, 5])})
+    assert "end to end CDRs/s (closed loop)" in both and "end to end CDRs/s (100 req/s offered)" in both
+    assert "trend +10/s" in both and "trend +0/s" in both
+    assert "ledger (e2e)" in both and "ledger (e2e_offered)" in both
+    assert "lost 0" in both and "160.0 -> 160.0 MiB from 20 s" in both
