@@ -75,7 +75,7 @@ def _first_account(accounts: Sequence[Account], purpose: str, matches: Matches, 
 
 
 def _hmac(key: bytes, message: bytes, algo: str = "sha256") -> bytes:
-    return hmac.new(key, message, getattr(hashlib, algo)).digest()
+    return hmac.digest(key, message, algo)  # one-shot, in OpenSSL
 
 
 def callr_hmac(request: SignedRequest, accounts: Sequence[Account], purpose: str) -> Account:
