@@ -32,6 +32,8 @@ class Fields:
     def text(self, key: str) -> str | None:
         """A string or number as text; empty or absent → None."""
         value = self.data.get(key)
+        if type(value) is str:  # the common case first: this runs a dozen times per CDR
+            return value.strip() or None
         if value is None or isinstance(value, bool):
             return None
         if isinstance(value, int | float | str):
