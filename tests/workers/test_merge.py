@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.cdr import CDR, Direction, Source, Status
-from workers.merge import Delivery, as_comparable, merge
+from workers.merge import Delivery, as_comparable, merge, pack_versions, unpack_versions
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -139,3 +139,18 @@ def test_refuses_another_call() -> None:
                      received_at=T0, ingest_id="z", raw={})  # fmt: skip
     with pytest.raises(ValueError):
         merge(row, other, now=NOW)  # type: ignore[arg-type]
+
+
+@given(distinct_deliveries)
+def test_versions_pack_and_unpack(items: list[Delivery]) -> None:
+    """The stored form of the versions reads back as the same map, one entry per distinct version."""
+    versions = fold(items).versions  # type: ignore[attr-defined]
+    packed = pack_versions(versions)
+    assert unpack_versions(packed) == versions
+    assert len(packed) == len(set(versions.values()))
+
+
+def test_versions_in_the_first_layout_read_as_they_are() -> None:
+    """Rows written before packing (one version per key) still read, and merge, unchanged."""
+    row = fold([delivery(Source.WEBHOOK, 0, "a", talk_s=5)])
+    assert unpack_versions(dict(row.versions)) == row.versions  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from workers.cdr import CDR, Direction, HangupSource, Identified, Source, Status, Stored, StoredCDR
+from workers.merge import pack_versions, unpack_versions
 from workers.normalize.times import format_utc, parse_time
 
 R = TypeVar("R", bound=Identified)
@@ -103,7 +104,7 @@ def bookkeeping(row: Stored[Any]) -> dict[str, Any]:
         "first_seen_at": row.first_seen_at,
         "updated_at": row.updated_at,
         "raw": dict(row.raw),
-        "merge_versions": dict(row.versions),
+        "merge_versions": pack_versions(row.versions),
     }
 
 
@@ -132,7 +133,7 @@ def stored(values: Mapping[str, Any], record: R) -> Stored[R]:
         first_seen_at=first_seen,
         updated_at=updated,
         raw=_json(values["raw"]),
-        versions=_json(values["merge_versions"]),
+        versions=unpack_versions(_json(values["merge_versions"])),
     )
 
 

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from workers.cdr import CDR, Direction, HangupSource, Source, Status
@@ -54,6 +55,31 @@ def test_every_column_roundtrips(store: SqlStore) -> None:
     assert read == written
     assert read.sources == {Source.WEBHOOK}
     assert read.raw == {"webhook": {"x": 1}}
+
+
+def test_merge_versions_are_stored_packed(store: SqlStore) -> None:
+    """A row's merge bookkeeping is stored once per delivery that set something (a few hundred
+    bytes), and a row written with one version per field (before packing) still merges."""
+    c = full_cdr()
+    (written,) = store.upsert([deliver(c, Source.WEBHOOK, 0, "a")], now=NOW)
+    stored_versions = _merge_versions(store, c.id)
+    assert sorted(stored_versions) == sorted(set(written.versions.values()))  # ordinary and billing: 2 keys
+    old_layout = orjson.dumps(dict(written.versions)).decode()
+    with store._transaction() as cur:
+        cur.execute(f"UPDATE cdrs SET merge_versions = {store.param} WHERE id = {store.param}", [old_layout, c.id])
+    assert store.get(c.id) == written
+    (merged,) = store.upsert([deliver(full_cdr(talk_s=1), Source.PUSH, 1, "b")], now=NOW)
+    assert merged.cdr.talk_s == 1 and merged.sources == {Source.WEBHOOK, Source.PUSH}
+    assert store.get(c.id) == merged
+    assert sorted(_merge_versions(store, c.id)) == sorted(set(merged.versions.values()))
+
+
+def _merge_versions(store: SqlStore, cdr_id: str) -> dict[str, object]:
+    with store._transaction() as cur:
+        cur.execute(f"SELECT merge_versions FROM cdrs WHERE id = {store.param}", [cdr_id])
+        row = cur.fetchone()
+    value = row[0] if isinstance(row, tuple) else row["merge_versions"]
+    return orjson.loads(value) if isinstance(value, str) else value
 
 
 def test_redelivery_converges_on_one_row(store: SqlStore) -> None:
