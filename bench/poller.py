@@ -20,8 +20,10 @@ from functools import partial
 from pathlib import Path
 
 import redis
+from rq import Worker
 
 from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled
+from bench.procs import cpu_s
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.kazoo_api import kazoo_row
 from tests.fakes.serve import serve_in_thread
@@ -89,9 +91,11 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
     stack = Stack(env, tmp)
     client = HttpClient()
     try:
-        for i in range(WORKERS):
-            stack.worker(f"{source}-worker{i}")
+        workers = [stack.worker(f"{source}-worker{i}") for i in range(WORKERS)]
+        # Workers are long-running: their start (imports, connecting) is not backfill time.
+        wait_until(lambda: Worker.count(connection=r) >= WORKERS, what="the workers to register")
         started = time.monotonic()
+        cpu_before = [cpu_s(p.pid) for p in workers], cpu_s(os.getpid())
         tally = run_backfill(
             settings, source.split(".")[0], START, START + timedelta(days=DAYS), client=client,
             enqueue=partial(enqueue_envelopes, queue), reporter=LogReporter(), clock=lambda: datetime.now(UTC),
@@ -100,6 +104,8 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
         polled = time.monotonic() - started
         wait_until(lambda: queue_idle(r, settings.queue_name), timeout_s=900, what="the queue to drain")
         total = time.monotonic() - started
+        worker_cpu = sum(cpu_s(p.pid) for p in workers) - sum(cpu_before[0])
+        poller_cpu = cpu_s(os.getpid()) - cpu_before[1]
         # A worker may hold the last job between dequeuing it and registering it as started:
         # idle is believed once the stored count no longer moves.
         wait_until_settled(env["DATABASE_URL"])
@@ -109,7 +115,10 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
     rows = stored(env["DATABASE_URL"])
     return {"rows_fetched": tally.rows, "pages": tally.pages, "rows_stored": rows,
             "poller_s": round(polled, 2), "poller_rows_per_s": round(tally.rows / polled),
-            "end_to_end_s": round(total, 2), "stored_rows_per_s": round(rows / total)}  # fmt: skip
+            "end_to_end_s": round(total, 2), "stored_rows_per_s": round(rows / total),
+            # CPU per row: the workers (normalize, merge, store); this process (the fake API + the poller).
+            "worker_cpu_us_per_row": round(worker_cpu / rows * 1e6),
+            "poller_cpu_us_per_row": round(poller_cpu / rows * 1e6)}  # fmt: skip
 
 
 def with_servers(body: Callable[[str, PostgresServer, Path], None]) -> None:

@@ -86,8 +86,18 @@ def table(r: dict[str, Any]) -> str:
     for store, target in (("postgresql", "10,000"), ("sqlite", "30,000")):
         if f"backfill_{store}" in r:
             b = r[f"backfill_{store}"]
+            cpu = (
+                f", CPU per row: workers {b['worker_cpu_us_per_row']} us,"
+                f" poller + fake API {b['poller_cpu_us_per_row']} us"
+                if "worker_cpu_us_per_row" in b
+                else ""
+            )
             rows.append(
-                (f"backfill rows/s into {store}", f"{b['rows_per_s']:,}", f"{b['rows']:,} rows, target >= {target}")
+                (
+                    f"backfill rows/s into {store}",
+                    f"{b['rows_per_s']:,}",
+                    f"{b['rows']:,} rows{cpu}, target >= {target}",
+                )
             )
     for phase in ("e2e", "e2e_offered"):
         if phase in r:

@@ -29,6 +29,10 @@ def test_table_shows_only_the_phases_that_ran() -> None:
     only_backfill = table({**head, **backfill})
     assert "backfill rows/s into postgresql" in only_backfill and "12,000" in only_backfill
     assert "end to end" not in only_backfill and "floor" not in only_backfill
+    assert "CPU per row" not in only_backfill  # results from before it was measured
+    cpu = {"worker_cpu_us_per_row": 95, "poller_cpu_us_per_row": 30}
+    with_cpu = table({**head, "backfill_sqlite": {"rows": 100_000, "rows_per_s": 12_000, **cpu}})
+    assert "CPU per row: workers 95 us, poller + fake API 30 us, target >= 30,000" in with_cpu
 
     both = table({**head, "e2e": _e2e([0, 0, 10, 20, 30]), "e2e_offered": _e2e([5, 5, 5, 5])})
     assert "end to end CDRs/s (closed loop)" in both and "end to end CDRs/s (100 req/s offered)" in both
