@@ -146,7 +146,7 @@ class SqlStore(PollingQueries, ABC):
         cols = [c for c in table.columns if c != "id"]
         sets = ", ".join(f"{c} = {self.param}" for c in cols)
         cur.executemany(
-            f"UPDATE {table.name} SET {sets} WHERE id = {self.param}", [[r[c] for c in cols] + [r["id"]] for r in rows]
+            f"UPDATE {table.name} SET {sets} WHERE id = {self.param}", [table.update_values(r) for r in rows]
         )
 
     def insert_sql(self, table: Table[Any]) -> str:

@@ -84,4 +84,7 @@ class PostgresStore(SqlStore):
 
 
 def _adapt(table: Table[Any], row: dict[str, Any]) -> list[Any]:
-    return [Jsonb(row[c], dumps=dump_json) if c in table.json_columns else row[c] for c in table.columns]
+    values = list(table.values(row))
+    for i in table.json_positions:
+        values[i] = Jsonb(values[i], dumps=dump_json)
+    return values

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -43,6 +45,20 @@ class Table(Generic[R]):
     json_columns: frozenset[str]
     to_row: Callable[[Stored[R], bool], dict[str, Any]]  # (row, text_types) -> column values
     from_row: Callable[[Mapping[str, Any]], Stored[R]]
+
+    @cached_property
+    def values(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        """A row's values in column order (for INSERT), picked in C."""
+        return itemgetter(*self.columns)
+
+    @cached_property
+    def json_positions(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.columns) if c in self.json_columns)
+
+    @cached_property
+    def update_values(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        """A row's values for ``UPDATE ... SET (every column but id) WHERE id``."""
+        return itemgetter(*[c for c in self.columns if c != "id"], "id")
 
 
 def _json_default(value: Any) -> Any:

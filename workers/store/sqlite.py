@@ -80,7 +80,7 @@ class SqliteStore(SqlStore):
 
     def _insert_new(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
         if rows:
-            cur.executemany(self.insert_sql(table), [[r[c] for c in table.columns] for r in rows])
+            cur.executemany(self.insert_sql(table), [table.values(r) for r in rows])
 
     def close(self) -> None:
         self._conn.close()
