@@ -4,9 +4,10 @@ Prints one table (floor req/s, accepted req/s and ratio, p50/p99 to 202, p99 at 
 offered, end-to-end CDRs/s, backfill rows/s, peak memory per process, the ledger) and writes the
 same figures as JSON under bench/results/. ``BENCH_SECONDS`` (default 10) sets the length of each
 load run; ``BENCH_E2E_SECONDS`` (default 60) each sustained end-to-end run; ``BENCH_PHASES``
-(default ``receiver,e2e,e2e_offered,backfill``; ``e2e`` is closed loop, ``e2e_offered`` ~5,000 req/s)
-which parts run; ``BENCH_REQUESTS`` (default 600,000) how many distinct signed webhooks wrk cycles through (past them, repeats are answered 200 duplicate: the
-60 s end-to-end run needs ~7,000/s × 60; the 10-minute soak ``BENCH_E2E_SECONDS=600`` ~3.6 million).
+(default ``receiver,e2e,e2e_offered,backfill``; ``e2e`` is closed loop, ``e2e_offered`` ~5,000
+req/s) which parts run; ``BENCH_REQUESTS`` (default 600,000) how many distinct signed webhooks
+wrk cycles through (past them, repeats are answered 200 duplicate: the 60 s end-to-end run needs
+~7,000/s × 60; the 10-minute soak ``BENCH_E2E_SECONDS=600`` ~3.6 million).
 """
 
 from __future__ import annotations
