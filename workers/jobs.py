@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -41,10 +42,15 @@ class Runtime:
     store: SqlStore
 
     def account(self, vendor: str, account_id: str) -> Account | None:
-        for a in self.settings.accounts_for(vendor):
-            if a.id == account_id:
-                return a
-        return None
+        return self._accounts.get((vendor, account_id))
+
+    @cached_property
+    def _accounts(self) -> dict[tuple[str, str], Account]:
+        """Accounts by (vendor, id), first configured first: looked up once per envelope."""
+        accounts: dict[tuple[str, str], Account] = {}
+        for a in self.settings.accounts:
+            accounts.setdefault((a.vendor, a.id), a)
+        return accounts
 
 
 _runtime: Runtime | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 # Kazoo counts seconds from 0000-01-01 (core/kazoo_stdlib/include/kz_types.hrl).
 UNIX_EPOCH_IN_GREGORIAN = 62_167_219_200
@@ -81,7 +82,10 @@ def _number(value: int | float | str) -> int | float:
         return float(text)
 
 
+@lru_cache(maxsize=1024)
 def format_utc(value: datetime) -> str:
-    """Fixed-width UTC text (``2024-04-24T17:42:28.876000Z``) that sorts like the instant."""
+    """Fixed-width UTC text (``2024-04-24T17:42:28.876000Z``) that sorts like the instant.
+    Cached: a batch formats the same few instants (its receipt, its write time) on every row."""
     utc = value if value.tzinfo is UTC else as_utc(value)
-    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" → "Z"
+    text = utc.isoformat()[:-6]  # without "+00:00"; without a fraction when it is zero
+    return f"{text}Z" if utc.microsecond else f"{text}.000000Z"

@@ -116,7 +116,7 @@ def to_row(row: StoredCDR, text_types: bool) -> dict[str, Any]:
 
 def bookkeeping(row: Stored[Any]) -> dict[str, Any]:
     return {
-        "sources": ",".join(sorted(str(s) for s in row.sources)),
+        "sources": ",".join(sorted(row.sources)),  # StrEnum members: the values, sorted as text
         "first_seen_at": row.first_seen_at,
         "updated_at": row.updated_at,
         "raw": dict(row.raw),

@@ -89,6 +89,14 @@ def test_format_sorts_like_instants(a: datetime, b: datetime) -> None:
     assert (format_utc(a) < format_utc(b)) == (a < b)
 
 
+def test_format_is_fixed_width() -> None:
+    """Six fraction digits even when the fraction is zero, and Z for UTC, whatever the zone given."""
+    assert format_utc(datetime(2024, 1, 1, tzinfo=UTC)) == "2024-01-01T00:00:00.000000Z"
+    assert format_utc(datetime(2024, 1, 1, 5, 30, 0, 7, tzinfo=timezone(timedelta(hours=5, minutes=30)))) == (
+        "2024-01-01T00:00:00.000007Z"
+    )
+
+
 def test_naive_time_in_a_given_zone() -> None:
     """A zone-less time is read in the zone passed (Vobiz console time); an explicit zone still wins."""
     kolkata = ZoneInfo("Asia/Kolkata")
