@@ -27,7 +27,7 @@ import redis
 from bench import poller
 from bench.common import fresh_db, log, migrated, queue_idle, stored, wait_until_settled
 from bench.payloads import SECRET, write_requests
-from bench.procs import peak_rss_mb, rss_mb, wrk
+from bench.procs import cpu_s, peak_rss_mb, rss_mb, wrk
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.vendor_api import FakeVendors, create_app
@@ -97,6 +97,7 @@ def end_to_end(
         rss_start = [rss_mb(pid) for pid in pids]
         depth: list[int] = []
         rss: dict[str, list[float]] = {n: [] for n in names}  # every 10 s: is memory flat once warm?
+        cpu_start = [cpu_s(pid) for pid in pids]
         started = time.monotonic()
         load: dict = {}
         t = threading.Thread(target=lambda: load.update(
@@ -118,6 +119,7 @@ def end_to_end(
         drained_at = time.monotonic() - started
         wait_until_settled(stack_env["DATABASE_URL"])
         total = stored(stack_env["DATABASE_URL"]) - before
+        cpu = [cpu_s(pid) - at_start for pid, at_start in zip(pids, cpu_start, strict=True)]
         return {
             "offered": load,
             "stored_during_window": during,
@@ -130,6 +132,8 @@ def end_to_end(
             "rss_start_mb": dict(zip(names, rss_start, strict=True)),
             "rss_end_mb": {n: rss_mb(p.pid) for n, p in zip(names, [stack.processes[0], *workers], strict=True)},
             "rss_every_10s_mb": rss,
+            # From the start of the load until the queue drained, per CDR stored.
+            "cpu_us_per_cdr": {"receiver": round(cpu[0] / total * 1e6), "workers": round(sum(cpu[1:]) / total * 1e6)},
         }
     finally:
         stack.stop()

@@ -31,6 +31,9 @@ def _e2e_rows(e: dict[str, Any], load: str) -> list[tuple[str, str, str]]:
             f"second half's trend {trend(depth['samples']):+,.0f}/s (0: workers keep up)",
         ),
     ]
+    if "cpu_us_per_cdr" in e:
+        cpu = e["cpu_us_per_cdr"]
+        rows.append(("CPU per CDR, receiver / workers", f"{cpu['receiver']} us / {cpu['workers']} us", ""))
     for name, mb in e["peak_mb"].items():
         growth = _warm_growth(e.get("rss_every_10s_mb", {}).get(name, []))
         rows.append(
