@@ -81,10 +81,17 @@ def receiver_runs(stack_env: dict[str, str], tmp: Path, requests: Path, receiver
 
 
 def end_to_end(
-    stack_env: dict[str, str], tmp: Path, requests: Path, *, connections: int = 32, delay_ms: int = 0
+    stack_env: dict[str, str],
+    tmp: Path,
+    requests: Path,
+    servers: dict[str, int],
+    *,
+    connections: int = 32,
+    delay_ms: int = 0,
 ) -> dict:
     """Receiver + workers + PostgreSQL under load: stored CDRs/s and queue depth. Closed loop (as
-    fast as the receiver answers) unless ``delay_ms`` spaces each connection's requests."""
+    fast as the receiver answers) unless ``delay_ms`` spaces each connection's requests. ``servers``:
+    the Redis and PostgreSQL pids, whose CPU is counted with ours."""
     r = redis.Redis.from_url(stack_env["REDIS_URL"])
     r.flushdb()
     stack = Stack({**stack_env, "RECEIVER_WORKERS": "2"}, tmp)
@@ -97,7 +104,9 @@ def end_to_end(
         rss_start = [rss_mb(pid) for pid in pids]
         depth: list[int] = []
         rss: dict[str, list[float]] = {n: [] for n in names}  # every 10 s: is memory flat once warm?
-        cpu_start = [cpu_s(pid) for pid in pids]
+        cpu_pids = {**dict(zip(names, pids, strict=True)), **servers}
+        cpu_start = {n: cpu_s(pid) for n, pid in cpu_pids.items()}
+        cpu_used: dict[str, list[float]] = {n: [] for n in cpu_pids}  # every 10 s, since the start
         started = time.monotonic()
         load: dict = {}
         t = threading.Thread(target=lambda: load.update(
@@ -109,6 +118,8 @@ def end_to_end(
             if len(depth) % 10 == 1:
                 for n, pid in zip(names, pids, strict=True):
                     rss[n].append(rss_mb(pid))
+                for n, pid in cpu_pids.items():
+                    cpu_used[n].append(round(cpu_s(pid) - cpu_start[n], 1))
             time.sleep(1)
         t.join()
         # wrk's own sending time: loading a big request file (BENCH_REQUESTS) takes a while, and
@@ -119,7 +130,7 @@ def end_to_end(
         drained_at = time.monotonic() - started
         wait_until_settled(stack_env["DATABASE_URL"])
         total = stored(stack_env["DATABASE_URL"]) - before
-        cpu = [cpu_s(pid) - at_start for pid, at_start in zip(pids, cpu_start, strict=True)]
+        cpu = {n: cpu_s(pid) - cpu_start[n] for n, pid in cpu_pids.items()}
         return {
             "offered": load,
             "stored_during_window": during,
@@ -133,7 +144,12 @@ def end_to_end(
             "rss_end_mb": {n: rss_mb(p.pid) for n, p in zip(names, [stack.processes[0], *workers], strict=True)},
             "rss_every_10s_mb": rss,
             # From the start of the load until the queue drained, per CDR stored.
-            "cpu_us_per_cdr": {"receiver": round(cpu[0] / total * 1e6), "workers": round(sum(cpu[1:]) / total * 1e6)},
+            "cpu_us_per_cdr": {
+                "receiver": round(cpu["receiver"] / total * 1e6),
+                "workers": round(sum(cpu[n] for n in names[1:]) / total * 1e6),
+                **{n: round(cpu[n] / total * 1e6) for n in servers},
+            },
+            "cpu_every_10s_s": cpu_used,
         }
     finally:
         stack.stop()
@@ -170,6 +186,11 @@ def main() -> int:
     try:
         env = {"REDIS_URL": redis_server.url, "CALLR_WEBHOOK_SECRET": SECRET, "CALLR_ACCOUNT_SID": "bench",
                "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "SPOOL_DIR": str(tmp / "spool")}  # fmt: skip
+        assert redis_server.process is not None
+        servers = {
+            "redis": redis_server.process.pid,
+            "postgresql": int((pg.data / "postmaster.pid").read_text().split()[0]),
+        }
         for n in (1, 2) if "receiver" in PHASES else ():
             log(f"floor, {n} uvicorn worker(s)")
             results[f"floor_{n}"] = floor(n, requests)
@@ -177,14 +198,14 @@ def main() -> int:
             results[f"receiver_{n}"] = receiver_runs({**env, "DATABASE_URL": fresh_db(pg, "r")}, tmp, requests, n)
         if "e2e" in PHASES:
             log(f"end to end for {E2E_SECONDS} s")
-            results["e2e"] = end_to_end({**env, "DATABASE_URL": fresh_db(pg, "e2e")}, tmp, requests)
+            results["e2e"] = end_to_end({**env, "DATABASE_URL": fresh_db(pg, "e2e")}, tmp, requests, servers)
             save(results)
         if "e2e_offered" in PHASES:
             # 128 connections, each waiting 10 ms between requests (a cycle takes ~25 ms here): ~5,000/s offered,
             # the target rate, to show the queue stays flat at it; the closed-loop run above gives the ceiling.
             log(f"end to end for {E2E_SECONDS} s at ~5,000 req/s offered")
             results["e2e_offered"] = end_to_end({**env, "DATABASE_URL": fresh_db(pg, "e2e2")}, tmp, requests,
-                                                connections=128, delay_ms=10)  # fmt: skip
+                                                servers, connections=128, delay_ms=10)  # fmt: skip
             save(results)
         vendors = FakeVendors()
         (tmp / "sinch").mkdir(exist_ok=True)

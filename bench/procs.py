@@ -46,14 +46,15 @@ def rss_mb(pid: int) -> float:
 
 
 def cpu_s(pid: int) -> float:
-    """CPU time (user + system) the process tree has used so far, in seconds."""
+    """CPU time (user + system) the process tree has used so far, children that ended included
+    (a Redis AOF rewrite, a PostgreSQL backend), in seconds."""
     total = 0
     for p in tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
     return total / os.sysconf("SC_CLK_TCK")
 
 

@@ -33,7 +33,8 @@ def _e2e_rows(e: dict[str, Any], load: str) -> list[tuple[str, str, str]]:
     ]
     if "cpu_us_per_cdr" in e:
         cpu = e["cpu_us_per_cdr"]
-        rows.append(("CPU per CDR, receiver / workers", f"{cpu['receiver']} us / {cpu['workers']} us", ""))
+        servers = f"Redis {cpu['redis']} us, PostgreSQL {cpu['postgresql']} us" if "redis" in cpu else ""
+        rows.append(("CPU per CDR, receiver / workers", f"{cpu['receiver']} us / {cpu['workers']} us", servers))
     for name, mb in e["peak_mb"].items():
         growth = _warm_growth(e.get("rss_every_10s_mb", {}).get(name, []))
         rows.append(

@@ -40,5 +40,8 @@ def test_table_shows_only_the_phases_that_ran() -> None:
     assert "ledger (e2e)" in both and "ledger (e2e_offered)" in both
     assert "lost 0" in both and "160.0 -> 160.0 MiB from 20 s" in both
     assert "CPU per CDR" not in both
-    measured = table({**head, "e2e": {**_e2e([0, 0]), "cpu_us_per_cdr": {"receiver": 150, "workers": 110}}})
-    assert "CPU per CDR, receiver / workers" in measured and "150 us / 110 us" in measured
+    cpu = {"receiver": 150, "workers": 110, "redis": 20, "postgresql": 40}
+    measured = table({**head, "e2e": {**_e2e([0, 0]), "cpu_us_per_cdr": cpu}})
+    assert (
+        "CPU per CDR, receiver / workers" in measured and "150 us / 110 us  Redis 20 us, PostgreSQL 40 us" in measured
+    )
