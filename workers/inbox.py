@@ -56,11 +56,15 @@ if pushed > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', PENDING_TTL) then
 end
 return result
 """
-# KEYS: inbox, processing list. ARGV: count. Moves up to count envelopes, oldest first.
+# KEYS: inbox, processing list. ARGV: count. Moves up to count envelopes, oldest first, one LMOVE
+# each: the AOF records 500 short moves, where LPOP + RPUSH wrote every envelope into it a second time.
 _TAKE = """
-local items = redis.call('LPOP', KEYS[1], ARGV[1])
-if not items then return {} end
-redis.call('RPUSH', KEYS[2], unpack(items))
+local items = {}
+for i = 1, tonumber(ARGV[1]) do
+  local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not item then break end
+  items[i] = item
+end
 return items
 """
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -11,6 +13,8 @@ from rq.registry import ScheduledJobRegistry
 
 from tests.conftest import PAYLOADS
 from tests.conftest import work as burst
+from tests.e2e.stack import wait_until
+from tests.faults.servers import RedisServer
 from workers import inbox as inbox_module
 from workers import jobs
 from workers.envelope import Envelope
@@ -114,3 +118,22 @@ def test_orphaned_chunk_goes_back_to_the_inbox(runtime: jobs.Runtime, redis_clie
     build_worker(runtime.settings, redis_client).run_maintenance_tasks()
     work(redis_client)
     assert runtime.store.count() == 4
+
+
+def test_taking_a_chunk_does_not_write_the_envelopes_again(tmp_path: Path) -> None:
+    """The AOF gets each envelope once (when pushed): a take records moves, not the envelopes a
+    second time, which had doubled the AOF and the rewrites that copy it."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        r = redis.Redis.from_url(server.url)
+        r.rpush(inbox_key("q"), *[b"x" * 1000] * 200)
+        size = lambda: int(r.info("persistence")["aof_current_size"])  # noqa: E731
+        wait_until(lambda: size() > 200 * 1000, what="the push in the AOF")
+        before = size()
+        taken = inbox_module.take(r, "q", "job-1")
+        assert len(taken) == 200 and r.llen(processing_key("job-1")) == 200 and not r.llen(inbox_key("q"))
+        time.sleep(1.2)  # appendfsync everysec
+        assert size() - before < 200 * 100  # ~55 bytes a move; the envelopes again would be 200,000
+    finally:
+        server.stop()
