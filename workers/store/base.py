@@ -143,8 +143,7 @@ class SqlStore(PollingQueries, ABC):
     def _update(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        cols = [c for c in table.columns if c != "id"]
-        sets = ", ".join(f"{c} = {self.param}" for c in cols)
+        sets = ", ".join(f"{c} = {self.param}" for c in table.update_columns)
         cur.executemany(
             f"UPDATE {table.name} SET {sets} WHERE id = {self.param}", [table.update_values(r) for r in rows]
         )

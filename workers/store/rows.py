@@ -56,9 +56,14 @@ class Table(Generic[R]):
         return tuple(i for i, c in enumerate(self.columns) if c in self.json_columns)
 
     @cached_property
+    def update_columns(self) -> tuple[str, ...]:
+        """What ``UPDATE ... SET`` sets: every column but id."""
+        return tuple(c for c in self.columns if c != "id")
+
+    @cached_property
     def update_values(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-        """A row's values for ``UPDATE ... SET (every column but id) WHERE id``."""
-        return itemgetter(*[c for c in self.columns if c != "id"], "id")
+        """A row's values for ``UPDATE ... SET (update_columns) WHERE id``."""
+        return itemgetter(*self.update_columns, "id")
 
 
 def _json_default(value: Any) -> Any:
