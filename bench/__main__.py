@@ -139,9 +139,9 @@ def end_to_end(
             "stored_total": total,
             "cdrs_per_s_until_drained": round(total / drained_at),
             "queue_depth": {"max": max(depth, default=0), "last": depth[-1] if depth else 0, "samples": depth},
-            "peak_mb": {n: peak_rss_mb(p.pid) for n, p in zip(names, [stack.processes[0], *workers], strict=True)},
+            "peak_mb": {n: peak_rss_mb(pid) for n, pid in zip(names, pids, strict=True)},
             "rss_start_mb": dict(zip(names, rss_start, strict=True)),
-            "rss_end_mb": {n: rss_mb(p.pid) for n, p in zip(names, [stack.processes[0], *workers], strict=True)},
+            "rss_end_mb": {n: rss_mb(pid) for n, pid in zip(names, pids, strict=True)},
             "rss_every_10s_mb": rss,
             # From the start of the load until the queue drained, per CDR stored.
             "cpu_us_per_cdr": {
