@@ -131,28 +131,6 @@ def _wins(versions: dict[str, str], key: str, version: str) -> bool:
     return True
 
 
-def pack_versions(versions: Mapping[str, str]) -> dict[str, list[str]]:
-    """The stored form of ``versions``: the keys grouped under the version that set them. A row's
-    fields mostly share one or two versions, so this is a couple of hundred bytes where one
-    version per key was ~1.7 KB (two thirds of a stored row)."""
-    packed: dict[str, list[str]] = {}
-    for key, version in versions.items():
-        packed.setdefault(version, []).append(key)
-    return packed
-
-
-def unpack_versions(stored: Mapping[str, Any]) -> dict[str, str]:
-    """``pack_versions`` undone. Rows written before it (key → version) read as they are: a version
-    (``priority|…``) never looks like a key, and the two layouts are never mixed in one row."""
-    versions: dict[str, str] = {}
-    for name, value in stored.items():
-        if isinstance(value, str):
-            versions[name] = value
-        else:
-            versions.update(dict.fromkeys(value, name))
-    return versions
-
-
 def as_comparable(row: Stored[Any]) -> Mapping[str, Any]:
     """The row without ``updated_at`` (a wall-clock write time), for equality checks."""
     return {

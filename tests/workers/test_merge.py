@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.cdr import CDR, Direction, Source, Status
-from workers.merge import Delivery, as_comparable, merge, pack_versions, unpack_versions
+from workers.merge import Delivery, as_comparable, merge
+from workers.store.rows import pack_versions, unpack_versions
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
