@@ -95,7 +95,7 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
         # Workers are long-running: their start (imports, connecting) is not backfill time.
         wait_until(lambda: Worker.count(connection=r) >= WORKERS, what="the workers to register")
         started = time.monotonic()
-        cpu_before = [cpu_s(p.pid) for p in workers], time.process_time()
+        workers_cpu_before, poller_cpu_before = sum(cpu_s(p.pid) for p in workers), time.process_time()
         tally = run_backfill(
             settings, source.split(".")[0], START, START + timedelta(days=DAYS), client=client,
             enqueue=partial(enqueue_envelopes, queue), reporter=LogReporter(), clock=lambda: datetime.now(UTC),
@@ -104,8 +104,8 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
         polled = time.monotonic() - started
         wait_until(lambda: queue_idle(r, settings.queue_name), timeout_s=900, what="the queue to drain")
         total = time.monotonic() - started
-        worker_cpu = sum(cpu_s(p.pid) for p in workers) - sum(cpu_before[0])
-        poller_cpu = time.process_time() - cpu_before[1]  # this process alone, not its children
+        worker_cpu = sum(cpu_s(p.pid) for p in workers) - workers_cpu_before
+        poller_cpu = time.process_time() - poller_cpu_before  # this process alone, not its children
         # A worker may hold the last job between dequeuing it and registering it as started:
         # idle is believed once the stored count no longer moves.
         wait_until_settled(env["DATABASE_URL"])

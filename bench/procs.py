@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 LUA = Path(__file__).parent / "signed.lua"
@@ -24,16 +25,23 @@ def tree(pid: int) -> list[int]:
     return result
 
 
-def _memory_mb(pid: int, field: str) -> float:
-    """A /proc/<pid>/status memory field summed over the process tree, in MiB."""
-    total_kb = 0
+def _tree_sum(pid: int, file: str, read: Callable[[str], int]) -> int:
+    """``read`` of /proc/<p>/<file> summed over the process tree (a process gone meanwhile counts 0)."""
+    total = 0
     for p in tree(pid):
         try:
-            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+            total += read(Path(f"/proc/{p}/{file}").read_text())
         except OSError:
             continue
-        total_kb += sum(int(line.split()[1]) for line in lines if line.startswith(f"{field}:"))
-    return round(total_kb / 1024, 1)
+    return total
+
+
+def _memory_mb(pid: int, field: str) -> float:
+    """A /proc/<pid>/status memory field summed over the process tree, in MiB."""
+    kb = _tree_sum(
+        pid, "status", lambda text: sum(int(x.split()[1]) for x in text.splitlines() if x.startswith(f"{field}:"))
+    )
+    return round(kb / 1024, 1)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -48,14 +56,8 @@ def rss_mb(pid: int) -> float:
 def cpu_s(pid: int) -> float:
     """CPU time (user + system) the process tree has used so far, children that ended included
     (a Redis AOF rewrite, a PostgreSQL backend), in seconds."""
-    total = 0
-    for p in tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    return total / os.sysconf("SC_CLK_TCK")
+    ticks = _tree_sum(pid, "stat", lambda text: sum(int(f) for f in text.rsplit(")", 1)[1].split()[11:15]))
+    return ticks / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime, in clock ticks
 
 
 def wrk(url: str, requests_file: Path, *, threads: int, connections: int, seconds: int, delay_ms: int = 0) -> dict:
