@@ -128,7 +128,10 @@ def test_taking_a_chunk_does_not_write_the_envelopes_again(tmp_path: Path) -> No
     try:
         r = redis.Redis.from_url(server.url)
         r.rpush(inbox_key("q"), *[b"x" * 1000] * 200)
-        size = lambda: int(r.info("persistence")["aof_current_size"])  # noqa: E731
+
+        def size() -> int:
+            return int(r.info("persistence")["aof_current_size"])
+
         wait_until(lambda: size() > 200 * 1000, what="the push in the AOF")
         before = size()
         taken = inbox_module.take(r, "q", "job-1")
