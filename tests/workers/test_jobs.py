@@ -79,3 +79,14 @@ def test_store_failure_is_retried(
     assert job.retries_left is not None and job.retries_left < 8
     assert ScheduledJobRegistry(queue=queue).count == 1
     assert runtime.store.quarantined() == []
+
+
+def test_job_description_names_the_batch_without_its_payload(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:
+    """``rq info`` shows what a job carries; RQ's default (a repr of every envelope) is not built."""
+    queue = ingest_queue(redis_client, runtime.settings.queue_name)
+    batch = [envelope("webhook_v2_inbound_answered.json") for _ in range(3)]
+    job = enqueue_envelopes(queue, batch)
+    stored = redis_client.hget(job.key, "description")
+    assert stored == b"workers.jobs.ingest(3 envelopes)"
+    work(runtime, redis_client)
+    assert runtime.store.count() == 1
