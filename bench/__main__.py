@@ -161,7 +161,8 @@ def backfill(env: dict[str, str], database_url: str, fake_url: str, vendors: Fak
     result = poller.run("callr.export", {**env, **source_env, "DATABASE_URL": database_url}, tmp)
     return {"rows": result["rows_stored"], "seconds": result["end_to_end_s"], "rows_per_s": result["stored_rows_per_s"],
             "poller_rows_per_s": result["poller_rows_per_s"], "worker_cpu_us_per_row": result["worker_cpu_us_per_row"],
-            "poller_cpu_us_per_row": result["poller_cpu_us_per_row"]}  # fmt: skip
+            "poller_cpu_us_per_row": result["poller_cpu_us_per_row"],
+            "fake_api_cpu_us_per_row": result["fake_api_cpu_us_per_row"]}  # fmt: skip
 
 
 def save(results: dict, path: Path = RESULTS / "latest.json") -> None:

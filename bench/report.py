@@ -90,12 +90,13 @@ def table(r: dict[str, Any]) -> str:
     for store, target in (("postgresql", "10,000"), ("sqlite", "30,000")):
         if f"backfill_{store}" in r:
             b = r[f"backfill_{store}"]
-            cpu = (
-                f", CPU per row: workers {b['worker_cpu_us_per_row']} us,"
-                f" poller + fake API {b['poller_cpu_us_per_row']} us"
-                if "worker_cpu_us_per_row" in b
-                else ""
-            )
+            cpu = ""
+            if "worker_cpu_us_per_row" in b:
+                cpu = f", CPU per row: workers {b['worker_cpu_us_per_row']} us, "
+                if "fake_api_cpu_us_per_row" in b:
+                    cpu += f"poller {b['poller_cpu_us_per_row']} us, fake API {b['fake_api_cpu_us_per_row']} us"
+                else:  # results from before the fake API was measured apart
+                    cpu += f"poller + fake API {b['poller_cpu_us_per_row']} us"
             rows.append(
                 (
                     f"backfill rows/s into {store}",

@@ -33,6 +33,9 @@ def test_table_shows_only_the_phases_that_ran() -> None:
     cpu = {"worker_cpu_us_per_row": 95, "poller_cpu_us_per_row": 30}
     with_cpu = table({**head, "backfill_sqlite": {"rows": 100_000, "rows_per_s": 12_000, **cpu}})
     assert "CPU per row: workers 95 us, poller + fake API 30 us, target >= 30,000" in with_cpu
+    apart = table({**head, "backfill_sqlite": {"rows": 100_000, "rows_per_s": 12_000, **cpu,
+                                               "poller_cpu_us_per_row": 12, "fake_api_cpu_us_per_row": 7}})  # fmt: skip
+    assert "CPU per row: workers 95 us, poller 12 us, fake API 7 us, target >= 30,000" in apart
 
     both = table({**head, "e2e": _e2e([0, 0, 10, 20, 30]), "e2e_offered": _e2e([5, 5, 5, 5])})
     assert "end to end CDRs/s (closed loop)" in both and "end to end CDRs/s (100 req/s offered)" in both

@@ -14,6 +14,7 @@ import base64
 import csv
 import io
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,18 @@ class FakeCallr(FakeApi):
     presigned_base: str | None = None  # set: links are absolute, on this base, and need no key
     csv_junk: list[str] = field(default_factory=list)  # raw lines appended to every CSV export
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The bench: an export asked again (same from, to, direction) reuses the rows and CSV built the
+    # first time, so a warm-up pass leaves the timed one measuring the poller and not this fake.
+    cache_exports: bool = False
+    _exports: dict[tuple[str, ...], Any] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def built(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+        if not self.cache_exports:
+            return build()
+        if key not in self._exports:
+            self._exports[key] = build()
+        return self._exports[key]
 
 
 @dataclass
@@ -98,13 +110,15 @@ class _CallrApi:
         if (refused := await self._v2_refusal("callr.export", request)) is not None:
             return refused
         q = request.query_params
-        rows = [c for c in between_iso(state.calls, "started", q["from"], q["to"]) if c["direction"] == q["direction"]]
+        key = (q["from"], q["to"], q["direction"])
+        rows = state.built(key, lambda: [c for c in between_iso(state.calls, "started", q["from"], q["to"])
+                                         if c["direction"] == q["direction"]])  # fmt: skip
         if state.export_mode == "inline-json":
             return JSONResponse(rows)
         if state.export_mode == "inline-csv":
             return Response(_csv(rows, state.csv_junk), media_type="text/csv")
         sid = f"task{next(state._ids)}"
-        state.tasks[sid] = {"rows": rows, "polls": 0}
+        state.tasks[sid] = {"rows": rows, "polls": 0, "key": key}
         return JSONResponse({"sid": sid, "status": "pending"}, 202)
 
     async def task(self, request: Request) -> Response:
@@ -131,7 +145,8 @@ class _CallrApi:
         found = state.tasks.get(request.path_params["sid"])
         if found is None:
             return JSONResponse({"code": "not-found"}, 404)
-        return Response(_csv(found["rows"], state.csv_junk), media_type="text/csv")
+        text = state.built((*found["key"], "csv"), lambda: _csv(found["rows"], state.csv_junk))
+        return Response(text, media_type="text/csv")
 
 
 async def redirect(request: Request) -> Response:
