@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from workers.errors import PayloadError
@@ -51,13 +52,10 @@ class Envelope:
         if version != VERSION:
             raise PayloadError(f"unsupported envelope version {version!r}")
         try:
-            received_at = parse_time(data["received_at"])
-            if received_at is None:
-                raise ValueError("empty received_at")
             return cls(
                 feed=str(data["feed"]),
                 account=str(data["account"]),
-                received_at=as_utc(received_at),
+                received_at=_received_at(data["received_at"]),
                 body=str(data["body"]),
                 content_type=str(data.get("content_type") or "application/json"),
                 headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
@@ -65,6 +63,17 @@ class Envelope:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise PayloadError(f"invalid envelope: {e}") from None
+
+
+@lru_cache(maxsize=64)
+def _received_at(text: str) -> datetime:
+    """The envelope's receipt time, parsed once per distinct text: a batch's envelopes share a few
+    (a backfill page's 500 rows, one), and sharing the object shares its hash in the caches of
+    ``format_utc`` too."""
+    received_at = parse_time(text)
+    if received_at is None:
+        raise ValueError("empty received_at")
+    return as_utc(received_at)
 
 
 _PROCESS_PREFIX = secrets.token_hex(8)

@@ -5,7 +5,7 @@ each record type names its identity fields (never merged) and its billing fields
 Each field is a last-writer-wins register: the value of the delivery with the highest version
 among those that carried a value. A version is ``priority|received_at|ingest_id``; billing fields
 (cost, currency, billed_s) from a backfill get priority 1, so exports win over push values,
-everything else is decided by the newest delivery. Null (and an ``unknown`` enum) never
+everything else is decided by the newest delivery. Null (and an unknown status or direction) never
 overwrites. ``sources`` is the union, ``first_seen_at`` the earliest receipt, ``raw`` keeps the
 newest payload per path. Taking the maximum per field is idempotent, commutative and
 associative, so any number of deliveries in any order, applied any number of times, give the
@@ -24,7 +24,10 @@ from workers.cdr import CDR, Direction, Source, Status, Stored
 from workers.normalize.times import format_utc
 from workers.verification import Verification
 
-_UNSET_ENUMS = (Status.UNKNOWN, Direction.UNKNOWN)
+# Unset, besides null: an unknown status or direction (those fields' "not said"), by identity. Any
+# other value is a value, "unknown" text and HangupSource.UNKNOWN (that field's "not said" is null)
+# included: were they unset too, a new row would keep them where a merge would not.
+_UNSET_IDS = frozenset(map(id, (Status.UNKNOWN, Direction.UNKNOWN)))
 R = TypeVar("R", CDR, Verification)
 
 
@@ -46,7 +49,7 @@ def _versions(delivery: Delivery[Any]) -> tuple[str, str]:
 
 
 def _is_unset(value: Any) -> bool:
-    return value is None or value in _UNSET_ENUMS
+    return value is None or id(value) in _UNSET_IDS
 
 
 def _merged(record_type: type[CDR | Verification]) -> tuple[str, ...]:
@@ -55,6 +58,13 @@ def _merged(record_type: type[CDR | Verification]) -> tuple[str, ...]:
 
 
 MERGED_FIELDS = {CDR: _merged(CDR), Verification: _merged(Verification)}
+# For a new row: the merged fields split into (ordinary, billing; billing fields are never enums)
+# and the ``raw.<source>`` keys made once.
+SPLIT_FIELDS = {
+    t: (tuple(n for n in names if n not in t.BILLING), tuple(n for n in names if n in t.BILLING))
+    for t, names in MERGED_FIELDS.items()
+}
+_RAW_KEYS = {s: f"raw.{s.value}" for s in Source}
 
 
 def merge(existing: Stored[R] | None, delivery: Delivery[R], *, now: datetime) -> Stored[R]:
@@ -81,8 +91,8 @@ def merge(existing: Stored[R] | None, delivery: Delivery[R], *, now: datetime) -
         changes["extra"] = extra
 
     raw = dict(existing.raw)
-    if _wins(versions, f"raw.{delivery.source}", ordinary):
-        raw[str(delivery.source)] = delivery.raw
+    if _wins(versions, _RAW_KEYS[delivery.source], ordinary):
+        raw[delivery.source.value] = delivery.raw
 
     return Stored(
         cdr=dataclasses.replace(existing.cdr, **changes),
@@ -99,25 +109,24 @@ def _first(delivery: Delivery[R], *, now: datetime) -> Stored[R]:
     incoming = delivery.cdr
     ordinary, billing = _versions(delivery)
     fields = vars(incoming)
-    versions = {
-        name: billing if name in incoming.BILLING else ordinary
-        for name in MERGED_FIELDS[type(incoming)]
-        if (value := fields[name]) is not None and value not in _UNSET_ENUMS
-    }
+    plain, paid = SPLIT_FIELDS[type(incoming)]
+    versions = {name: ordinary for name in plain if (value := fields[name]) is not None and id(value) not in _UNSET_IDS}
+    versions.update({name: billing for name in paid if (value := fields[name]) is not None})
     record = incoming
     if isinstance(incoming, CDR):
         extra = {k: v for k, v in incoming.extra.items() if v is not None}
-        versions.update((f"extra.{k}", ordinary) for k in extra)
+        versions.update(dict.fromkeys([f"extra.{k}" for k in extra], ordinary))
         if len(extra) != len(incoming.extra):
             cleaned: dict[str, Any] = {"extra": extra}
             record = dataclasses.replace(incoming, **cleaned)
-    versions[f"raw.{delivery.source}"] = ordinary
+    source = delivery.source
+    versions[_RAW_KEYS[source]] = ordinary
     return Stored(
         cdr=record,
-        sources=frozenset({delivery.source}),
+        sources=frozenset((source,)),
         first_seen_at=delivery.received_at,
         updated_at=now,
-        raw={str(delivery.source): delivery.raw},
+        raw={source.value: delivery.raw},
         versions=versions,
     )
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.cdr import CDR, Direction, Source, Status
+from workers.cdr import CDR, Direction, HangupSource, Source, Status
 from workers.merge import Delivery, as_comparable, merge
 from workers.store.rows import pack_versions, unpack_versions
 
@@ -44,8 +44,8 @@ def fold(deliveries: list[Delivery]) -> object:
 maybe_int = st.none() | st.integers(0, 5)
 maybe_money = st.none() | st.decimals(min_value=0, max_value=10, places=2)
 deliveries = st.builds(
-    lambda src, minute, i, talk, cost, status, name, extra: delivery(
-        src, minute, f"id{i}", talk_s=talk, cost=cost, status=status, from_name=name, extra=extra
+    lambda src, minute, i, talk, cost, status, name, extra, hangup: delivery(
+        src, minute, f"id{i}", talk_s=talk, cost=cost, status=status, from_name=name, extra=extra, hangup_source=hangup
     ),
     st.sampled_from(list(Source)),
     st.integers(0, 3),
@@ -53,8 +53,9 @@ deliveries = st.builds(
     maybe_int,
     maybe_money,
     st.sampled_from(list(Status)),
-    st.none() | st.sampled_from(["A", "B"]),
+    st.none() | st.sampled_from(["A", "B", "unknown"]),
     st.dictionaries(st.sampled_from(["x", "y"]), st.integers(0, 2), max_size=2),
+    st.none() | st.sampled_from(list(HangupSource)),
 )
 
 
@@ -107,12 +108,17 @@ def test_backfill_billing_wins_even_when_older() -> None:
 
 
 def test_unknown_enums_do_not_overwrite() -> None:
-    """An 'unknown' status or direction is absence of knowledge, not a value."""
-    known = delivery(Source.BACKFILL, 0, "a", status=Status.ANSWERED, direction=Direction.INBOUND)
-    unknown = delivery(Source.WEBHOOK, 5, "b")
-    row = fold([known, unknown])
-    assert row.cdr.status is Status.ANSWERED  # type: ignore[attr-defined]
-    assert row.cdr.direction is Direction.INBOUND  # type: ignore[attr-defined]
+    """An 'unknown' status or direction is absence of knowledge (those fields' default), not a value;
+    an unknown hangup source (that field's default is null) and "unknown" text are values."""
+    known = delivery(Source.BACKFILL, 0, "a", status=Status.ANSWERED, direction=Direction.INBOUND,
+                     hangup_source=HangupSource.CALLER, from_name="Ann")  # fmt: skip
+    unknown = delivery(Source.WEBHOOK, 5, "b", hangup_source=HangupSource.UNKNOWN, from_name="unknown")
+    for order in ([known, unknown], [unknown, known]):
+        row = fold(order)
+        assert row.cdr.status is Status.ANSWERED  # type: ignore[attr-defined]
+        assert row.cdr.direction is Direction.INBOUND  # type: ignore[attr-defined]
+        assert row.cdr.hangup_source is HangupSource.UNKNOWN  # type: ignore[attr-defined]  # the newer one
+        assert row.cdr.from_name == "unknown"  # type: ignore[attr-defined]
 
 
 def test_bookkeeping() -> None:
