@@ -57,13 +57,15 @@ def _merged(record_type: type[CDR | Verification]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(record_type) if f.name not in (*record_type.IDENTITY, "extra"))
 
 
+def _split(record_type: type[CDR | Verification]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The merged fields as (ordinary, billing)."""
+    names = _merged(record_type)
+    return tuple(n for n in names if n not in record_type.BILLING), tuple(n for n in names if n in record_type.BILLING)
+
+
 MERGED_FIELDS = {CDR: _merged(CDR), Verification: _merged(Verification)}
-# For a new row: the merged fields split into (ordinary, billing; billing fields are never enums)
-# and the ``raw.<source>`` keys made once.
-SPLIT_FIELDS = {
-    t: (tuple(n for n in names if n not in t.BILLING), tuple(n for n in names if n in t.BILLING))
-    for t, names in MERGED_FIELDS.items()
-}
+# For a new row (billing fields are never enums), and the ``raw.<source>`` keys, made once.
+SPLIT_FIELDS = {CDR: _split(CDR), Verification: _split(Verification)}
 _RAW_KEYS = {s: f"raw.{s.value}" for s in Source}
 
 
