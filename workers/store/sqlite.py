@@ -17,6 +17,12 @@ from workers.errors import TransientError
 from workers.store.base import SqlStore
 from workers.store.rows import Table
 
+# 16 KiB pages for a new database (SQLite's default is 4 KiB): a CDR row is ~1.4 KB and a batch
+# commits ~1 MB of table and index pages, written to the WAL a page at a time and copied again by
+# checkpoints. In-process ingest of 100,000 export rows, insert + commit CPU: 17.0 → 13.2 µs a row
+# (``bench/``). A database created with smaller pages keeps them (changing needs a VACUUM outside WAL).
+PAGE_SIZE = 16384
+
 
 def sqlite_path(database_url: str) -> str:
     """``sqlite:///var/cdr.db`` → ``var/cdr.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
@@ -38,6 +44,7 @@ class SqliteStore(SqlStore):
         self.path = path
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new database only; before WAL fixes it
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=30000")
