@@ -112,6 +112,7 @@ def _first(delivery: Delivery[R], *, now: datetime) -> Stored[R]:
     ordinary, billing = _versions(delivery)
     fields = vars(incoming)
     plain, paid = SPLIT_FIELDS[type(incoming)]
+    # ``not _is_unset(value)``, inlined: this runs for every field of every new row.
     versions = {name: ordinary for name in plain if (value := fields[name]) is not None and id(value) not in _UNSET_IDS}
     versions.update({name: billing for name in paid if (value := fields[name]) is not None})
     record = incoming
