@@ -69,7 +69,9 @@ class Envelope:
 def _received_at(text: str) -> datetime:
     """The envelope's receipt time, parsed once per distinct text: a batch's envelopes share a few
     (a backfill page's 500 rows, one), and sharing the object shares its hash in the caches of
-    ``format_utc`` too."""
+    ``format_utc`` too. Anything but text is refused here (``parse_time`` reads text only)."""
+    if not isinstance(text, str):
+        raise ValueError(f"received_at must be a timestamp string, got {text!r}")
     received_at = parse_time(text)
     if received_at is None:
         raise ValueError("empty received_at")

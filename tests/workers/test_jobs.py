@@ -63,6 +63,17 @@ def test_unreadable_envelope_is_quarantined(runtime: jobs.Runtime) -> None:
     assert q.ingest_id == "weird" and "version" in q.reason
 
 
+def test_envelope_with_a_receipt_time_that_is_not_text_is_quarantined(runtime: jobs.Runtime) -> None:
+    """A number where the receipt time's text belongs is a bad envelope, kept for replay; it must not
+    fail the job (and with it every envelope of the batch)."""
+    item = {"v": 1, "feed": "callr.webhook", "account": "acct1", "received_at": 1717243200, "body": "{}",
+            "ingest_id": "numeric-time"}  # fmt: skip
+    result = jobs.ingest([item])
+    assert result == {"stored": 0, "quarantined": 1, "ignored": 0}
+    (q,) = runtime.store.quarantined()
+    assert q.ingest_id == "numeric-time" and "received_at" in q.reason
+
+
 def test_store_failure_is_retried(
     runtime: jobs.Runtime, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
