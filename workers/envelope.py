@@ -58,11 +58,17 @@ class Envelope:
                 received_at=_received_at(data["received_at"]),
                 body=str(data["body"]),
                 content_type=str(data.get("content_type") or "application/json"),
-                headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+                headers={str(k): str(v) for k, v in _mapping(data.get("headers") or {}, "headers").items()},
                 ingest_id=str(data["ingest_id"]),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise PayloadError(f"invalid envelope: {e}") from None
+
+
+def _mapping(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be an object, got {value!r}")
+    return value
 
 
 @lru_cache(maxsize=64)

@@ -74,6 +74,14 @@ def test_envelope_with_a_receipt_time_that_is_not_text_is_quarantined(runtime: j
     assert q.ingest_id == "numeric-time" and "received_at" in q.reason
 
 
+def test_envelope_with_headers_that_are_not_an_object_is_quarantined(runtime: jobs.Runtime) -> None:
+    item = {"v": 1, "feed": "callr.webhook", "account": "acct1", "received_at": "2024-05-01T00:00:00Z",
+            "body": "{}", "headers": ["content-type"], "ingest_id": "list-headers"}  # fmt: skip
+    assert jobs.ingest([item]) == {"stored": 0, "quarantined": 1, "ignored": 0}
+    (q,) = runtime.store.quarantined()
+    assert q.ingest_id == "list-headers" and "headers" in q.reason
+
+
 def test_store_failure_is_retried(
     runtime: jobs.Runtime, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
