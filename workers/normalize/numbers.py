@@ -53,7 +53,22 @@ def _format(number: str, region: str | None) -> str | None:
         return None
     if not phonenumbers.is_possible_number(parsed):
         return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if formatted != number and not _stable(formatted):
+        return None
+    return formatted
+
+
+def _stable(e164: str) -> bool:
+    """Whether ``e164`` reads back as itself. ``phonenumbers`` drops a national prefix written after
+    the country code (``+44 (0)20…`` → ``+4420…``), and on some digit runs it drops one on every
+    pass (``+310000000`` → ``+31000000`` → ``+3100000``): such a result is no number to store,
+    and normalizing twice must not change it. Checked only when formatting changed the digits."""
+    try:
+        again = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) == e164
 
 
 def sip_user(value: str | None) -> str | None:

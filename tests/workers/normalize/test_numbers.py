@@ -67,6 +67,24 @@ def test_international_without_plus(raw: str, region: str | None, expected: str)
     assert to_e164(raw, region, international=True) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "region", "international", "expected"),
+    [
+        # phonenumbers drops one "0" after +31 on every pass over these digits: not a stable number
+        ("310000000", None, True, "310000000"),
+        ("+310000000", None, False, "+310000000"),
+        # a national prefix written after the country code is dropped once, and that is stable
+        ("+44 (0)20 7946 0000", None, False, "+442079460000"),
+    ],
+)
+def test_a_number_that_does_not_read_back_as_itself_is_kept_as_written(
+    raw: str, region: str | None, international: bool, expected: str
+) -> None:
+    once = to_e164(raw, region, international=international)
+    assert once == expected
+    assert to_e164(once, region, international=international) == once
+
+
 @given(numbers, st.sampled_from([None, "FR", "US", "IN"]))
 def test_international_idempotent_and_never_empty(raw: str, region: str | None) -> None:
     """The international reading is idempotent and never yields "" either."""
