@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from datetime import UTC, datetime
@@ -13,6 +12,8 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from workers.bodies import decode
 from workers.cdr import CDR
@@ -25,7 +26,7 @@ RECEIVED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 def as_json(value: Any) -> Any:
     if isinstance(value, CDR | Verification):
-        return {f.name: as_json(getattr(value, f.name)) for f in dataclasses.fields(value)} | {"id": value.id}
+        return {f.name: as_json(getattr(value, f.name)) for f in attrs.fields(type(value))} | {"id": value.id}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):

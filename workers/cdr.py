@@ -7,12 +7,13 @@ ingestion bookkeeping. Pure data, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import attrs
 
 
 class Direction(StrEnum):
@@ -48,7 +49,7 @@ class Source(StrEnum):
     WEBHOOK = "webhook"
 
 
-@dataclass(frozen=True)
+@attrs.frozen(slots=False)
 class CDR:
     """One call leg as one delivery describes it. ``None`` means the delivery did not say."""
 
@@ -85,7 +86,7 @@ class CDR:
     jitter_ms: float | None = None
     packet_loss_pct: float | None = None
     codec: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
 
     @cached_property
     def id(self) -> str:
@@ -106,7 +107,7 @@ class Identified(Protocol):
 R = TypeVar("R", bound=Identified)
 
 
-@dataclass(frozen=True)
+@attrs.frozen(slots=False)
 class Stored(Generic[R]):
     """A merged row: the record (a ``CDR``; a ``Verification`` in the verifications table) as all
     deliveries so far describe it, plus bookkeeping. The record keeps the name ``cdr``.

@@ -11,10 +11,11 @@ import itertools
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+
+import attrs
 
 from workers.errors import PayloadError
 from workers.normalize.times import as_utc, format_utc, parse_time
@@ -24,15 +25,15 @@ VERSION = 1
 KEPT_HEADERS = ("content-type", "user-agent", "x-callr-eventid", "x-vobiz-event", "x-vobiz-request-id")
 
 
-@dataclass(frozen=True)
+@attrs.frozen(slots=False)
 class Envelope:
     feed: str
     account: str
     received_at: datetime
     body: str
     content_type: str = "application/json"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    ingest_id: str = field(default_factory=lambda: new_ingest_id())
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    ingest_id: str = attrs.field(factory=lambda: new_ingest_id())
 
     def to_dict(self) -> dict[str, Any]:
         return {

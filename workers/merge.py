@@ -14,11 +14,11 @@ same row.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+import attrs
 
 from workers.cdr import CDR, Direction, Source, Status, Stored
 from workers.normalize.times import format_utc
@@ -31,7 +31,7 @@ _UNSET_IDS = frozenset(map(id, (Status.UNKNOWN, Direction.UNKNOWN)))
 R = TypeVar("R", CDR, Verification)
 
 
-@dataclass(frozen=True)
+@attrs.frozen(slots=False)
 class Delivery(Generic[R]):
     """One normalized delivery of a call leg (or a verification), with where and when it came from."""
 
@@ -54,7 +54,7 @@ def _is_unset(value: Any) -> bool:
 
 def _merged(record_type: type[CDR | Verification]) -> tuple[str, ...]:
     """The fields merged one by one: all but the identity and ``extra`` (merged key by key)."""
-    return tuple(f.name for f in dataclasses.fields(record_type) if f.name not in (*record_type.IDENTITY, "extra"))
+    return tuple(f.name for f in attrs.fields(record_type) if f.name not in (*record_type.IDENTITY, "extra"))
 
 
 def _split(record_type: type[CDR | Verification]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -97,7 +97,7 @@ def merge(existing: Stored[R] | None, delivery: Delivery[R], *, now: datetime) -
         raw[delivery.source.value] = delivery.raw
 
     return Stored(
-        cdr=dataclasses.replace(existing.cdr, **changes),
+        cdr=attrs.evolve(existing.cdr, **changes),
         sources=existing.sources | {delivery.source},
         first_seen_at=min(existing.first_seen_at, delivery.received_at),
         updated_at=now,
@@ -121,7 +121,7 @@ def _first(delivery: Delivery[R], *, now: datetime) -> Stored[R]:
         versions.update(dict.fromkeys([f"extra.{k}" for k in extra], ordinary))
         if len(extra) != len(incoming.extra):
             cleaned: dict[str, Any] = {"extra": extra}
-            record = dataclasses.replace(incoming, **cleaned)
+            record = attrs.evolve(incoming, **cleaned)
     source = delivery.source
     versions[_RAW_KEYS[source]] = ordinary
     return Stored(

@@ -8,15 +8,16 @@ the same merge rules (``workers.merge``: null never overwrites, billing from a b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
+import attrs
+
 from workers.cdr import Stored, cdr_id
 
 
-@dataclass(frozen=True)
+@attrs.frozen(slots=False)
 class Verification:
     IDENTITY: ClassVar[tuple[str, ...]] = ("vendor", "account_id", "verification_id")
     BILLING: ClassVar[frozenset[str]] = frozenset({"cost", "currency"})

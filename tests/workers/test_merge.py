@@ -161,3 +161,12 @@ def test_versions_in_the_first_layout_read_as_they_are() -> None:
     """Rows written before packing (one version per key) still read, and merge, unchanged."""
     row = fold([delivery(Source.WEBHOOK, 0, "a", talk_s=5)])
     assert unpack_versions(dict(row.versions)) == row.versions  # type: ignore[attr-defined]
+
+
+def test_records_and_rows_are_immutable() -> None:
+    """A merge builds new rows and never edits a delivery's record: both stay frozen (attrs)."""
+    d = delivery(Source.WEBHOOK, 0, "a", status=Status.ANSWERED)
+    row = merge(None, d, now=NOW)
+    for obj, name in ((d.cdr, "status"), (d, "raw"), (row, "versions"), (row.cdr, "call_id")):
+        with pytest.raises(AttributeError):
+            setattr(obj, name, None)

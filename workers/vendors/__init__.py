@@ -9,17 +9,18 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
 from typing import Any, Protocol, cast
+
+import attrs
 
 from workers.cdr import CDR, Source
 from workers.settings import Account
 from workers.verification import Verification
 
 
-@dataclass(frozen=True)
+@attrs.frozen(slots=False)
 class Record:
     """One call record found in a payload, before conversion."""
 
@@ -28,10 +29,10 @@ class Record:
     # The vendor's own id for this delivery (Callr event id), used to answer "duplicate".
     delivery_id: str | None = None
     # What the envelope around the record said (event type, direction), for ``to_cdr``.
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-@dataclass(frozen=True)
+@attrs.frozen(slots=False)
 class Ignored:
     """An authentic payload that carries no CDR (a ``*.started`` event): answered 200, not stored."""
 

@@ -32,9 +32,10 @@ UNKNOWN: ``hangup_code``, ``ringing_seconds`` and ``disposition`` are not listed
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from attrs import evolve as replace
 
 from workers.cdr import CDR, Source
 from workers.normalize.money import KAZOO_UNITS, from_minor

@@ -25,9 +25,10 @@ by ``call_id``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from attrs import evolve as replace
 
 from workers.cdr import CDR, Source
 from workers.normalize.causes import sip_code

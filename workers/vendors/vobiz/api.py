@@ -32,9 +32,10 @@ whether a ``status`` word is ever listed (read when present, as the partner API 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from attrs import evolve as replace
 
 from workers.cdr import CDR, Source
 from workers.settings import Account

@@ -28,10 +28,11 @@ the keys of the JSON variant (only these Plivo-style keys are read: a JSON body 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from attrs import evolve as replace
 
 from workers.cdr import CDR, Source
 from workers.settings import Account

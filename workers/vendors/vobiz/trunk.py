@@ -26,9 +26,10 @@ too); the key of the jitter the page mentions (none in its list: whatever comes 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from attrs import evolve as replace
 
 from workers.cdr import CDR, Source
 from workers.normalize.times import before
