@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
+
+from bench.lifelike import other_party
 
 SECRET = "bench-secret"
 TEMPLATE = orjson.loads(
@@ -15,10 +18,16 @@ TEMPLATE = orjson.loads(
 )
 
 
+_TIMES = {k: datetime.fromisoformat(TEMPLATE["payload"][k]) for k in ("started", "answered", "ended")}
+
+
 def body(n: int) -> bytes:
-    return orjson.dumps(
-        {**TEMPLATE, "id": f"bench{n:010d}", "payload": {**TEMPLATE["payload"], "callid": 500_000_000_000 + n}}
-    )
+    """Delivery ``n``: its own call id, caller (``bench.lifelike``) and times (``n`` ms later than
+    the template's: calls end thousands a second, each at its own instant)."""
+    later = timedelta(milliseconds=n)
+    times = {k: f"{(t + later).isoformat(timespec='milliseconds')[:-6]}Z" for k, t in _TIMES.items()}
+    payload = {**TEMPLATE["payload"], "callid": 500_000_000_000 + n, "callerNumber": other_party(n), **times}
+    return orjson.dumps({**TEMPLATE, "id": f"bench{n:010d}", "payload": payload})
 
 
 def write_requests(path: Path, start: int, count: int) -> Path:

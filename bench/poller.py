@@ -23,6 +23,7 @@ import redis
 from rq import Worker
 
 from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled
+from bench.lifelike import lifelike_v1, lifelike_v2, other_party
 from bench.procs import cpu_s
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.kazoo_api import kazoo_row
@@ -50,14 +51,17 @@ STEP = timedelta(days=DAYS) / ROWS
 
 def fill(vendors: FakeVendors, sinch_dir: Path) -> None:
     """ROWS calls spread over DAYS days for every API; Sinch: one voice file a day (a tenth of the
-    rows verifications, in a file of their own)."""
+    rows verifications, in a file of their own). Callr and Vobiz calls are made lifelike (below)."""
     c = vendors.callr
-    c.cdrs_in = [v1_cdr(n, START + n * STEP) for n in range(0, ROWS, 2)]
-    c.cdrs_out = [v1_cdr(n, START + n * STEP, outbound=True) for n in range(1, ROWS, 2)]
-    c.calls = [v2_call(n, START + n * STEP, direction="inbound" if n % 2 == 0 else "outbound") for n in range(ROWS)]
+    c.cdrs_in = [lifelike_v1(v1_cdr(n, START + n * STEP), n) for n in range(0, ROWS, 2)]
+    c.cdrs_out = [lifelike_v1(v1_cdr(n, START + n * STEP, outbound=True), n) for n in range(1, ROWS, 2)]
+    c.calls = [lifelike_v2(v2_call(n, START + n * STEP, direction="inbound" if n % 2 == 0 else "outbound"), n)
+               for n in range(ROWS)]  # fmt: skip
     c.pending_polls = 0  # the task is done when first asked (after the 1 s first wait)
     c.cache_exports = True
     vendors.vobiz.cdrs = [vobiz_cdr(f"call-{n}", START + n * STEP, answered=n % 4 > 0) for n in range(ROWS)]
+    for n, row in enumerate(vendors.vobiz.cdrs):
+        row["caller_id_number"] = other_party(n, "+9198")
     vendors.kazoo.cdrs = [kazoo_row(f"leg-{n}", START + n * STEP, answered=n % 4 > 0) for n in range(ROWS)]
     for day in range(DAYS):
         at = START + timedelta(days=day)
