@@ -6,7 +6,7 @@ ingestion bookkeeping. Pure data, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -126,6 +126,35 @@ class Stored(Generic[R]):
     @property
     def id(self) -> str:
         return self.cdr.id
+
+
+class GroupedVersions(Mapping[str, str]):
+    """``Stored.versions`` of a row first seen in this batch: its keys grouped under the version
+    that set them (one or two), the way the store writes them. Built without a per-key map and
+    written without regrouping; read per key (the next merge), the map is built once."""
+
+    __slots__ = ("grouped", "_by_key")
+
+    def __init__(self, grouped: dict[str, list[str]]) -> None:
+        self.grouped = grouped
+        self._by_key: dict[str, str] | None = None
+
+    def _map(self) -> dict[str, str]:
+        if self._by_key is None:
+            self._by_key = {key: version for version, keys in self.grouped.items() for key in keys}
+        return self._by_key
+
+    def __getitem__(self, key: str) -> str:
+        return self._map()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+    def __repr__(self) -> str:
+        return f"GroupedVersions({self.grouped!r})"
 
 
 StoredCDR = Stored[CDR]

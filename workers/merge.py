@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from workers.cdr import CDR, Direction, Source, Status, Stored
+from workers.cdr import CDR, Direction, GroupedVersions, Source, Status, Stored
 from workers.normalize.times import format_utc
 from workers.verification import Verification
 
@@ -113,24 +113,29 @@ def _first(delivery: Delivery[R], *, now: datetime) -> Stored[R]:
     fields = vars(incoming)
     plain, paid = SPLIT_FIELDS[type(incoming)]
     # ``not _is_unset(value)``, inlined: this runs for every field of every new row.
-    versions = {name: ordinary for name in plain if (value := fields[name]) is not None and id(value) not in _UNSET_IDS}
-    versions.update({name: billing for name in paid if (value := fields[name]) is not None})
+    keys = [name for name in plain if (value := fields[name]) is not None and id(value) not in _UNSET_IDS]
     record = incoming
     if isinstance(incoming, CDR):
         extra = {k: v for k, v in incoming.extra.items() if v is not None}
-        versions.update(dict.fromkeys([f"extra.{k}" for k in extra], ordinary))
+        keys += [f"extra.{k}" for k in extra]
         if len(extra) != len(incoming.extra):
             cleaned: dict[str, Any] = {"extra": extra}
             record = attrs.evolve(incoming, **cleaned)
     source = delivery.source
-    versions[_RAW_KEYS[source]] = ordinary
+    keys.append(_RAW_KEYS[source])
+    paid_keys = [name for name in paid if fields[name] is not None]  # billing fields are never enums
+    grouped = {ordinary: keys}
+    if billing == ordinary:
+        keys += paid_keys
+    elif paid_keys:
+        grouped[billing] = paid_keys
     return Stored(
         cdr=record,
         sources=frozenset((source,)),
         first_seen_at=delivery.received_at,
         updated_at=now,
         raw={source.value: delivery.raw},
-        versions=versions,
+        versions=GroupedVersions(grouped),
     )
 
 

@@ -170,3 +170,15 @@ def test_records_and_rows_are_immutable() -> None:
     for obj, name in ((d.cdr, "status"), (d, "raw"), (row, "versions"), (row.cdr, "call_id")):
         with pytest.raises(AttributeError):
             setattr(obj, name, None)
+
+
+@pytest.mark.parametrize(("source", "groups"), [(Source.BACKFILL, 2), (Source.WEBHOOK, 1)])
+def test_a_new_rows_versions_are_written_as_grouped(source: Source, groups: int) -> None:
+    """A first delivery's versions are grouped as built (ordinary, and billing from a backfill):
+    the store writes them without regrouping, and they read back key by key."""
+    row = merge(None, delivery(source, 0, "a", talk_s=5, cost=Decimal("1.5"), currency="EUR"), now=NOW)
+    packed = pack_versions(row.versions)
+    assert len(packed) == groups
+    assert unpack_versions(packed) == dict(row.versions)
+    assert row.versions["talk_s"] == row.versions["raw." + source.value]
+    assert (row.versions["cost"] == row.versions["talk_s"]) is (source is not Source.BACKFILL)

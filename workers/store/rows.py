@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from workers.cdr import CDR, Direction, HangupSource, Identified, Source, Status, Stored, StoredCDR
+from workers.cdr import CDR, Direction, GroupedVersions, HangupSource, Identified, Source, Status, Stored, StoredCDR
 from workers.normalize.times import format_utc, parse_time
 
 R = TypeVar("R", bound=Identified)
@@ -131,7 +131,9 @@ def bookkeeping(row: Stored[Any]) -> dict[str, Any]:
 def pack_versions(versions: Mapping[str, str]) -> dict[str, list[str]]:
     """The stored form of ``versions``: the keys grouped under the version that set them. A row's
     fields mostly share one or two versions, so this is a couple of hundred bytes where one
-    version per key was ~1.7 KB (two thirds of a stored row)."""
+    version per key was ~1.7 KB (two thirds of a stored row). A new row's are grouped already."""
+    if isinstance(versions, GroupedVersions):
+        return versions.grouped
     packed: dict[str, list[str]] = {}
     for key, version in versions.items():
         packed.setdefault(version, []).append(key)
