@@ -71,13 +71,13 @@ def _as_written(number: str) -> bool | None:
     (``phonenumbers`` might strip it), or there is no country code. The same metadata, the same
     length check; ``test_numbers.py`` holds the two ways equal over drawn numbers."""
     digits = number[1:]
-    if number[:1] != "+" or not (digits.isascii() and digits.isdigit()):
+    if number[:1] != "+" or not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
         return None
-    for length in (1, 2, 3):
-        national = digits[length:]
-        prefix_pattern = _national_prefix(int(digits[:length])) if digits[0] != "0" else None
+    for length in (1, 2, 3):  # the first prefix that is a country code is the one
+        prefix_pattern = _national_prefix(int(digits[:length]))
         if prefix_pattern is None:
             continue
+        national = digits[length:]
         if not national or national[0] == "0" or (prefix_pattern and prefix_pattern.match(national)):
             return None
         return phonenumbers.is_possible_number(
@@ -102,7 +102,10 @@ def _stable(e164: str) -> bool:
     """Whether ``e164`` reads back as itself. ``phonenumbers`` drops a national prefix written after
     the country code (``+44 (0)20…`` → ``+4420…``), and on some digit runs it drops one on every
     pass (``+310000000`` → ``+31000000`` → ``+3100000``): such a result is no number to store,
-    and normalizing twice must not change it. Checked only when formatting changed the digits."""
+    and normalizing twice must not change it. Checked only when formatting changed the digits
+    (a number read in its region's national format, mostly): without the parser when that is sure."""
+    if _as_written(e164):
+        return True
     try:
         again = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
