@@ -37,5 +37,16 @@ def lifelike_v1(cdr: dict[str, Any], n: int) -> dict[str, Any]:
                   "duration": RING_S + TALK_S, "duration_answered": TALK_S}  # fmt: skip
 
 
+def lifelike_kazoo(row: dict[str, Any], n: int) -> dict[str, Any]:
+    """A fake Kazoo ``/cdrs`` row (an inbound leg) with its own caller; its times are its own already."""
+    caller = other_party(n, "+155")
+    return row | {"caller_id_number": caller, "calling_from": caller, "from": f"{caller}@matrix.test.com"}
+
+
+def lifelike_sinch(line: str, n: int) -> str:
+    """A fake Sinch ``pstn_terminated`` line with its own callee; its times are its own already."""
+    return line.replace(";+46700000002;", f";{other_party(n, '+467')};", 1)
+
+
 def _offsets(start: datetime, fmt: str) -> Any:
     return lambda seconds: (start + timedelta(seconds=seconds)).strftime(fmt)

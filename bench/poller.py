@@ -23,7 +23,7 @@ import redis
 from rq import Worker
 
 from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled
-from bench.lifelike import lifelike_v1, lifelike_v2, other_party
+from bench.lifelike import lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, other_party
 from bench.procs import cpu_s
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.kazoo_api import kazoo_row
@@ -51,7 +51,7 @@ STEP = timedelta(days=DAYS) / ROWS
 
 def fill(vendors: FakeVendors, sinch_dir: Path) -> None:
     """ROWS calls spread over DAYS days for every API; Sinch: one voice file a day (a tenth of the
-    rows verifications, in a file of their own). Callr and Vobiz calls are made lifelike (below)."""
+    rows verifications, in a file of their own). Every call gets its own outside party (``bench.lifelike``)."""
     c = vendors.callr
     c.cdrs_in = [lifelike_v1(v1_cdr(n, START + n * STEP), n) for n in range(0, ROWS, 2)]
     c.cdrs_out = [lifelike_v1(v1_cdr(n, START + n * STEP, outbound=True), n) for n in range(1, ROWS, 2)]
@@ -62,11 +62,13 @@ def fill(vendors: FakeVendors, sinch_dir: Path) -> None:
     vendors.vobiz.cdrs = [vobiz_cdr(f"call-{n}", START + n * STEP, answered=n % 4 > 0) for n in range(ROWS)]
     for n, row in enumerate(vendors.vobiz.cdrs):
         row["caller_id_number"] = other_party(n, "+9198")
-    vendors.kazoo.cdrs = [kazoo_row(f"leg-{n}", START + n * STEP, answered=n % 4 > 0) for n in range(ROWS)]
+    vendors.kazoo.cdrs = [lifelike_kazoo(kazoo_row(f"leg-{n}", START + n * STEP, answered=n % 4 > 0), n)
+                          for n in range(ROWS)]  # fmt: skip
     for day in range(DAYS):
         at = START + timedelta(days=day)
         per_day = range(day * ROWS // DAYS, (day + 1) * ROWS // DAYS)
-        voice = [voice_line("pstn_terminated", f"sinch-{n}", START + n * STEP) for n in per_day if n % 10]
+        voice = [lifelike_sinch(voice_line("pstn_terminated", f"sinch-{n}", START + n * STEP), n)
+                 for n in per_day if n % 10]  # fmt: skip
         checks = [verification_line(f"v-{n}", START + n * STEP) for n in per_day if n % 10 == 0]
         (sinch_dir / f"voice-{at:%Y-%m-%d}.csv").write_text("\n".join(voice) + "\n")
         (sinch_dir / f"verification-{at:%Y-%m-%d}.csv").write_text("\n".join(checks) + "\n")
