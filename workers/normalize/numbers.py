@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
-from typing import Literal
 
 import phonenumbers
 
@@ -49,18 +48,24 @@ def _to_e164(raw: str, region: str | None, international: bool) -> str | None:
 
 
 def _format(number: str, region: str | None) -> str | None:
+    """E.164 for ``number`` (read in ``region`` when it carries no country code), or None."""
     if region is None and (as_written := _as_written(number)) is not None:
         return number if as_written else None
+    formatted = _parsed(number, region)
+    if formatted is None or formatted == number or _stable(formatted):
+        return formatted
+    return None
+
+
+def _parsed(number: str, region: str | None) -> str | None:
+    """What ``phonenumbers`` alone makes of ``number``: E.164, or None when it is no possible number."""
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(parsed):
         return None
-    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if formatted != number and not _stable(formatted):
-        return None
-    return formatted
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _as_written(number: str) -> bool | None:
@@ -69,48 +74,40 @@ def _as_written(number: str) -> bool | None:
     would keep the number as written, False when it is no possible number; None (parse it) when the
     digits after the country code start with 0 or match the country's national prefix for parsing
     (``phonenumbers`` might strip it), or there is no country code. The same metadata, the same
-    length check; ``test_numbers.py`` holds the two ways equal over drawn numbers."""
+    length check; ``test_numbers.py`` holds it equal to ``_parsed`` over drawn numbers."""
     digits = number[1:]
     if number[:1] != "+" or not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
         return None
     for length in (1, 2, 3):  # the first prefix that is a country code is the one
-        prefix_pattern = _national_prefix(int(digits[:length]))
-        if prefix_pattern is None:
+        country_code = int(digits[:length])
+        if country_code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             continue
         national = digits[length:]
-        if not national or national[0] == "0" or (prefix_pattern and prefix_pattern.match(national)):
+        prefix = _national_prefix(country_code)
+        if not national or national[0] == "0" or (prefix is not None and prefix.match(national)):
             return None
         return phonenumbers.is_possible_number(
-            phonenumbers.PhoneNumber(country_code=int(digits[:length]), national_number=int(national))
+            phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
         )
     return None
 
 
-@cache  # one entry per 1-3 digit prefix: at most 999
-def _national_prefix(country_code: int) -> re.Pattern[str] | Literal[""] | None:
-    """The national prefix pattern ``phonenumbers.parse`` strips for ``country_code`` ("" when it
-    strips none); None when the country code does not exist."""
-    if country_code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
-        return None
+@cache  # one entry per country code (215)
+def _national_prefix(country_code: int) -> re.Pattern[str] | None:
+    """The national prefix pattern ``phonenumbers.parse`` strips after ``country_code`` (None: none)."""
     region = phonenumbers.region_code_for_country_code(country_code)
     metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
     pattern = metadata.national_prefix_for_parsing if metadata is not None else None
-    return re.compile(pattern) if pattern else ""
+    return re.compile(pattern) if pattern else None
 
 
 def _stable(e164: str) -> bool:
     """Whether ``e164`` reads back as itself. ``phonenumbers`` drops a national prefix written after
     the country code (``+44 (0)20…`` → ``+4420…``), and on some digit runs it drops one on every
     pass (``+310000000`` → ``+31000000`` → ``+3100000``): such a result is no number to store,
-    and normalizing twice must not change it. Checked only when formatting changed the digits
-    (a number read in its region's national format, mostly): without the parser when that is sure."""
-    if _as_written(e164):
-        return True
-    try:
-        again = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) == e164
+    and normalizing twice must not change it. Asked only when formatting changed the digits (a
+    number read in its region's national format, mostly); without the parser when that is sure."""
+    return bool(_as_written(e164)) or _parsed(e164, None) == e164
 
 
 def sip_user(value: str | None) -> str | None:
