@@ -37,6 +37,12 @@ def lifelike_v1(cdr: dict[str, Any], n: int) -> dict[str, Any]:
                   "duration": RING_S + TALK_S, "duration_answered": TALK_S}  # fmt: skip
 
 
+def lifelike_vobiz(cdr: dict[str, Any], n: int) -> dict[str, Any]:
+    """A fake Vobiz CDR with its own outside party; its times are its own already."""
+    party = "destination_number" if cdr["call_direction"] == "outbound" else "caller_id_number"
+    return cdr | {party: other_party(n, "+9198")}
+
+
 def lifelike_kazoo(row: dict[str, Any], n: int) -> dict[str, Any]:
     """A fake Kazoo ``/cdrs`` row (an inbound leg) with its own caller; its times are its own already."""
     caller = other_party(n, "+155")

@@ -23,7 +23,7 @@ import redis
 from rq import Worker
 
 from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled
-from bench.lifelike import lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, other_party
+from bench.lifelike import lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, lifelike_vobiz
 from bench.procs import cpu_s
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.kazoo_api import kazoo_row
@@ -59,9 +59,8 @@ def fill(vendors: FakeVendors, sinch_dir: Path) -> None:
                for n in range(ROWS)]  # fmt: skip
     c.pending_polls = 0  # the task is done when first asked (after the 1 s first wait)
     c.cache_exports = True
-    vendors.vobiz.cdrs = [vobiz_cdr(f"call-{n}", START + n * STEP, answered=n % 4 > 0) for n in range(ROWS)]
-    for n, row in enumerate(vendors.vobiz.cdrs):
-        row["caller_id_number"] = other_party(n, "+9198")
+    vendors.vobiz.cdrs = [lifelike_vobiz(vobiz_cdr(f"call-{n}", START + n * STEP, answered=n % 4 > 0), n)
+                          for n in range(ROWS)]  # fmt: skip
     vendors.kazoo.cdrs = [lifelike_kazoo(kazoo_row(f"leg-{n}", START + n * STEP, answered=n % 4 > 0), n)
                           for n in range(ROWS)]  # fmt: skip
     for day in range(DAYS):

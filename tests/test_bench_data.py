@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from bench.lifelike import RING_S, TALK_S, lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2
+from bench.lifelike import RING_S, TALK_S, lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, lifelike_vobiz
 from bench.payloads import body
 from tests.fakes.kazoo_api import kazoo_row
 from tests.fakes.sinch_files import voice_line
 from tests.fakes.vendor_api import v1_cdr, v2_call
+from tests.fakes.vobiz_api import vobiz_cdr
 from tests.golden import convert_payload
 from workers.settings import Account
 from workers.vendors.sinch._layout import LAYOUTS
@@ -58,8 +59,11 @@ def test_webhook_bodies_have_their_own_caller_and_times() -> None:
     _check(_calls("callr.webhook", [orjson.loads(body(n)) for n in range(0, 40_000, 1000)]))
 
 
-def test_kazoo_and_sinch_rows_have_their_own_party() -> None:
+def test_vobiz_kazoo_and_sinch_rows_have_their_own_party() -> None:
     """``make bench-poller``'s other sources; their fakes give each call its own times already."""
+    vobiz = [lifelike_vobiz(vobiz_cdr(f"c-{n}", START + timedelta(seconds=9 * n), answered=n % 4 > 0), n)
+             for n in range(40)]  # fmt: skip
+    _check_parties(_calls("vobiz.api", vobiz, Account(vendor="vobiz", id="bench", currency="INR", region="IN")))
     kazoo = [lifelike_kazoo(kazoo_row(f"leg-{n}", START + timedelta(seconds=9 * n)), n) for n in range(40)]
     _check_parties(_calls("kazoo.cdrs", kazoo, Account(vendor="kazoo", id="bench", currency="USD", region="US")))
     lines = [lifelike_sinch(voice_line("pstn_terminated", f"s-{n}", START + timedelta(seconds=9 * n)), n)
