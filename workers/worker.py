@@ -20,13 +20,23 @@ re-run about 60 s after maintenance first sees it.
 
 Every maintenance round also makes sure the inbox (``workers.inbox``) is being drained.
 
+Python's cyclic garbage collector is paused while a job runs. A job's objects (the decoded batch,
+its deliveries, rows and parameters) live until the job ends and are then freed by reference
+counting; collections in between only walk them, and full collections were triggered every few
+jobs by their promotion. Measured in the backfill bench (a gc callback timing each collection):
+14-18% of a worker's CPU went to collections, 1-2% with the pause. Garbage a job leaves in cycles
+is collected as usual once the job is over; a job is at most one batch, so the pause is bounded.
+
 Redis going away makes RQ raise outside its own reconnect loop; the worker then starts over
 (like a service manager would), and any job it was running is re-run as above.
 """
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from rq import Queue, SimpleWorker
@@ -69,9 +79,25 @@ class IngestWorker(SimpleWorker):
                 log.warning("inbox.orphans_returned", envelopes=returned)
             inbox.ensure_draining(queue, self.job_timeout_s)
 
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        with collector_paused():
+            super().execute_job(job, queue)
+
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else JOB_TIMEOUT_S
         return int(timeout) + ABANDON_GRACE_S
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block (restored after, even on error)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_worker(settings: Settings, connection: redis.Redis, name: str | None = None) -> IngestWorker:
