@@ -7,6 +7,15 @@ drain job atomically moves up to ``CHUNK`` envelopes from the inbox to a list na
 free worker helps), ingests the chunk, then deletes its list. RQ's per-job cost (a dozen Redis
 round trips) is thus paid once per chunk, not once per request.
 
+A drain job that finds less than a chunk waits ``DRAIN_LINGER_MS`` (50 ms) before taking it, still
+holding the "pending" mark, so what arrives meanwhile joins its chunk instead of scheduling another
+job. Without the wait, workers that keep up start a job for every hundred or so deliveries: at
+~4,400 deliveries/s offered in ``make bench``, chunks averaged 100-130 and 26-29% of the workers'
+CPU went to RQ and the drain itself (outside ``ingest``); with it, ~450 and ~15%, and the workers'
+CPU per CDR fell ~147 -> ~112 µs (Redis ~36 -> ~29, PostgreSQL ~58 -> ~47: one transaction per
+chunk). The cost: up to 50 ms more between a 202 and the row. A backlog of a chunk or more is
+taken at once.
+
 Nothing is lost: the inbox and the processing lists are ordinary Redis data (AOF); a drain job
 that fails or is killed keeps its processing list, and RQ's retry, abandoned-job recovery or
 ``failed requeue`` runs the same job id again, which ingests that list before taking anything new.
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from time import sleep
 from typing import Any
 
 import orjson
@@ -159,6 +169,12 @@ def ensure_draining(queue: Queue, job_timeout_s: int) -> bool:
         schedule_drain(queue, job_timeout_s)
         return True
     return False
+
+
+def linger(connection: redis.Redis, queue_name: str, seconds: float) -> None:
+    """Wait ``seconds`` when the inbox holds less than a chunk, for it to fill (see above)."""
+    if seconds > 0 and connection.llen(inbox_key(queue_name)) < CHUNK:
+        sleep(seconds)
 
 
 def take(connection: redis.Redis, queue_name: str, job_id: str) -> list[bytes]:

@@ -170,6 +170,7 @@ def drain() -> dict[str, int]:
         raise RuntimeError("drain runs inside an RQ job")
     rt = current_runtime()
     connection, queue_name = job.connection, job.origin
+    inbox.linger(connection, queue_name, rt.settings.drain_linger_ms / 1000)
     connection.delete(inbox.pending_key(queue_name))  # from here on, new batches schedule another drain
     items = inbox.take(connection, queue_name, job.id)
     if connection.llen(inbox.inbox_key(queue_name)):

@@ -71,6 +71,7 @@ class Settings:
     spool_max_bytes: int = 1024**3
     job_timeout_s: int = 60
     worker_maintenance_s: int = 30
+    drain_linger_ms: int = 50
     log_format: str = "auto"
     log_level: str = "INFO"
     # The read API's bearer tokens, current first (READ_API_TOKEN, READ_API_TOKEN_PREVIOUS); empty: disabled.
@@ -191,6 +192,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         spool_max_bytes=env_int(env, "SPOOL_MAX_BYTES", Settings.spool_max_bytes),
         job_timeout_s=max(1, env_int(env, "JOB_TIMEOUT_S", Settings.job_timeout_s)),
         worker_maintenance_s=max(1, env_int(env, "WORKER_MAINTENANCE_S", Settings.worker_maintenance_s)),
+        drain_linger_ms=max(0, env_int(env, "DRAIN_LINGER_MS", Settings.drain_linger_ms)),
         log_format=env_choice(env, "LOG_FORMAT", Settings.log_format, ("auto", "json", "console")),
         log_level=env.get("LOG_LEVEL", Settings.log_level).upper(),
         read_api_tokens=env_rotating(env, "READ_API_TOKEN"),

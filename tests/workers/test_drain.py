@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from workers.envelope import Envelope
 from workers.errors import TransientError
 from workers.inbox import Inbox, inbox_key, processing_key
 from workers.queue import ingest_queue
+from workers.settings import Settings
 
 TEMPLATE = orjson.loads((PAYLOADS / "callr" / "actions_push.json").read_bytes())
 
@@ -140,3 +142,44 @@ def test_taking_a_chunk_does_not_write_the_envelopes_again(tmp_path: Path) -> No
         assert size() - before < 200 * 100  # ~55 bytes a move; the envelopes again would be 200,000
     finally:
         server.stop()
+
+
+def test_drain_lingers_for_a_part_chunk(
+    runtime: jobs.Runtime, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drain job finding less than a chunk waits DRAIN_LINGER_MS, still holding the pending mark:
+    what arrives meanwhile joins its chunk (one ingest of all), no other job is scheduled."""
+    box = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30)
+    waits: list[float] = []
+    chunks: list[int] = []
+    real_ingest = jobs.ingest
+
+    def arriving_meanwhile(seconds: float) -> None:
+        waits.append(seconds)
+        box.push([envelope(n) for n in range(3, 7)], [None] * 4)
+        assert ingest_queue(redis_client, "cdr-ingest").count == 0  # the pending mark held: no new job
+
+    monkeypatch.setattr(inbox_module, "sleep", arriving_meanwhile)
+    monkeypatch.setattr(jobs, "ingest", lambda batch: (chunks.append(len(batch)), real_ingest(batch))[1])
+    box.push([envelope(n) for n in range(3)], [None] * 3)
+    work(redis_client)
+    assert waits == [runtime.settings.drain_linger_ms / 1000] == [0.05]
+    assert chunks == [7]
+    assert runtime.store.count() == 7
+
+
+def test_drain_takes_a_full_chunk_at_once(
+    make_settings: Callable[..., Settings], runtime: jobs.Runtime, redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A chunk or more waiting, or DRAIN_LINGER_MS=0: no wait."""
+    monkeypatch.setattr(inbox_module, "CHUNK", 5)
+    monkeypatch.setattr(inbox_module, "sleep", lambda seconds: pytest.fail(f"waited {seconds} s"))
+    box = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30)
+    box.push([envelope(n) for n in range(5)], [None] * 5)
+    work(redis_client)
+    assert runtime.store.count() == 5
+    jobs.configure(jobs.Runtime(settings=make_settings(DRAIN_LINGER_MS="0"), store=runtime.store))
+    box.push([envelope(n) for n in range(5, 7)], [None] * 2)
+    work(redis_client)
+    assert runtime.store.count() == 7
