@@ -176,7 +176,7 @@ def drain() -> dict[str, int]:
     if connection.llen(inbox.inbox_key(queue_name)):
         inbox.ensure_draining(ingest_queue(connection, queue_name), rt.settings.job_timeout_s)
     result = ingest(inbox.decoded(items)) if items else {"stored": 0, "quarantined": 0, "ignored": 0}
-    inbox.done(connection, job.id)
+    inbox.done(connection, queue_name, job.id)
     return result
 
 

@@ -62,6 +62,7 @@ class IngestQueue(Queue):
 
 class IngestWorker(SimpleWorker):
     job_timeout_s = JOB_TIMEOUT_S  # for drain jobs this worker schedules; set from the settings
+    _scanned_for_orphans = False  # the keyspace is walked for unregistered processing lists once
 
     @property
     def dequeue_timeout(self) -> int:
@@ -74,10 +75,11 @@ class IngestWorker(SimpleWorker):
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         # A drain job lost between the inbox push and its enqueue must not strand the inbox.
         for queue in self.queues:
-            returned = inbox.return_orphans(queue)
+            returned = inbox.return_orphans(queue, scan=not self._scanned_for_orphans)
             if returned:
                 log.warning("inbox.orphans_returned", envelopes=returned)
             inbox.ensure_draining(queue, self.job_timeout_s)
+        self._scanned_for_orphans = True
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with collector_paused():

@@ -20,7 +20,7 @@ from workers import inbox as inbox_module
 from workers import jobs
 from workers.envelope import Envelope
 from workers.errors import TransientError
-from workers.inbox import Inbox, inbox_key, processing_key
+from workers.inbox import Inbox, inbox_key, processing_key, processing_lists_key
 from workers.queue import ingest_queue
 from workers.settings import Settings
 
@@ -48,6 +48,7 @@ def test_drain_stores_everything_in_chunks(
     assert runtime.store.count() == 30
     assert redis_client.llen(inbox_key("cdr-ingest")) == 0
     assert redis_client.keys("cdr-ingest:processing:*") == []
+    assert redis_client.scard(processing_lists_key("cdr-ingest")) == 0
 
 
 def test_failed_drain_keeps_its_chunk_for_the_retry(
@@ -108,18 +109,48 @@ def test_orphaned_chunk_goes_back_to_the_inbox(runtime: jobs.Runtime, redis_clie
 
     queue = ingest_queue(redis_client, "cdr-ingest")
     e1, e2, e3 = envelope(1), envelope(2), envelope(3)
-    redis_client.rpush(inbox_key("cdr-ingest"), orjson.dumps(e3.to_dict()))
-    redis_client.rpush(processing_key("gone"), *(orjson.dumps(e.to_dict()) for e in (e1, e2)))
+    redis_client.rpush(inbox_key("cdr-ingest"), *(orjson.dumps(e.to_dict()) for e in (e1, e2)))
+    assert len(inbox_module.take(redis_client, "cdr-ingest", "gone")) == 2
     alive = queue.enqueue("workers.jobs.drain")
-    redis_client.rpush(processing_key(alive.id), orjson.dumps(envelope(4).to_dict()))
+    redis_client.rpush(inbox_key("cdr-ingest"), orjson.dumps(envelope(4).to_dict()))
+    assert len(inbox_module.take(redis_client, "cdr-ingest", alive.id)) == 1
+    redis_client.rpush(inbox_key("cdr-ingest"), orjson.dumps(e3.to_dict()))
+    assert redis_client.smembers(processing_lists_key("cdr-ingest")) == {
+        processing_key("gone").encode(),
+        processing_key(alive.id).encode(),
+    }
     assert inbox_module.return_orphans(queue) == 2
     first = [orjson.loads(i)["ingest_id"] for i in redis_client.lrange(inbox_key("cdr-ingest"), 0, -1)]
     assert first == [e1.ingest_id, e2.ingest_id, e3.ingest_id]
     assert redis_client.exists(processing_key("gone")) == 0
     assert redis_client.llen(processing_key(alive.id)) == 1
+    assert redis_client.smembers(processing_lists_key("cdr-ingest")) == {processing_key(alive.id).encode()}
     build_worker(runtime.settings, redis_client).run_maintenance_tasks()
     work(redis_client)
     assert runtime.store.count() == 4
+    assert redis_client.scard(processing_lists_key("cdr-ingest")) == 0  # each drain's list unregistered
+
+
+def test_unregistered_lists_are_found_by_a_scan_once_per_worker(
+    runtime: jobs.Runtime, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Maintenance reads the set of processing lists, not the keyspace (every dedupe key is in it);
+    a worker scans once, at its first round, for a list taken before lists were registered."""
+    from workers.worker import build_worker
+
+    redis_client.rpush(processing_key("legacy"), orjson.dumps(envelope(1).to_dict()))
+    queue = ingest_queue(redis_client, "cdr-ingest")
+    assert inbox_module.return_orphans(queue) == 0
+    scans: list[object] = []
+    real_scan = redis_client.scan_iter
+    monkeypatch.setattr(redis_client, "scan_iter", lambda **kw: (scans.append(kw), real_scan(**kw))[1])
+    worker = build_worker(runtime.settings, redis_client)
+    worker.run_maintenance_tasks()
+    assert redis_client.exists(processing_key("legacy")) == 0
+    worker.run_maintenance_tasks()
+    assert len(scans) == 1
+    work(redis_client)
+    assert runtime.store.count() == 1
 
 
 def test_taking_a_chunk_does_not_write_the_envelopes_again(tmp_path: Path) -> None:
