@@ -20,7 +20,9 @@ Nothing is lost: the inbox and the processing lists are ordinary Redis data (AOF
 that fails or is killed keeps its processing list, and RQ's retry, abandoned-job recovery or
 ``failed requeue`` runs the same job id again, which ingests that list before taking anything new.
 A list whose job no longer exists (deleted, or expired from the failed registry) is put back at
-the head of the inbox by the workers' maintenance.
+the head of the inbox by the workers' maintenance, which finds the lists in a set per queue
+(``processing_lists_key``: taking a chunk registers its list, storing it or putting it back
+unregisters it).
 The store upsert is idempotent, so a chunk ingested twice changes nothing.
 
 Not for Redis Cluster: the script touches dedupe keys it does not declare.

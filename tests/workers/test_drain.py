@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -141,9 +142,14 @@ def test_unregistered_lists_are_found_by_a_scan_once_per_worker(
     redis_client.rpush(processing_key("legacy"), orjson.dumps(envelope(1).to_dict()))
     queue = ingest_queue(redis_client, "cdr-ingest")
     assert inbox_module.return_orphans(queue) == 0
-    scans: list[object] = []
+    scans: list[dict[str, object]] = []
     real_scan = redis_client.scan_iter
-    monkeypatch.setattr(redis_client, "scan_iter", lambda **kw: (scans.append(kw), real_scan(**kw))[1])
+
+    def counted_scan(**kwargs: Any) -> Iterator[bytes]:
+        scans.append(kwargs)
+        return real_scan(**kwargs)
+
+    monkeypatch.setattr(redis_client, "scan_iter", counted_scan)
     worker = build_worker(runtime.settings, redis_client)
     worker.run_maintenance_tasks()
     assert redis_client.exists(processing_key("legacy")) == 0
@@ -190,8 +196,12 @@ def test_drain_lingers_for_a_part_chunk(
         box.push([envelope(n) for n in range(3, 7)], [None] * 4)
         assert ingest_queue(redis_client, "cdr-ingest").count == 0  # the pending mark held: no new job
 
+    def counted_ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        chunks.append(len(batch))
+        return real_ingest(batch)
+
     monkeypatch.setattr(inbox_module, "sleep", arriving_meanwhile)
-    monkeypatch.setattr(jobs, "ingest", lambda batch: (chunks.append(len(batch)), real_ingest(batch))[1])
+    monkeypatch.setattr(jobs, "ingest", counted_ingest)
     box.push([envelope(n) for n in range(3)], [None] * 3)
     work(redis_client)
     assert waits == [runtime.settings.drain_linger_ms / 1000] == [0.05]
