@@ -21,7 +21,7 @@ from workers.envelope import Envelope
 from workers.merge import Delivery, merge
 from workers.normalize.times import format_utc, parse_time
 from workers.store.polling import PollingQueries
-from workers.store.rows import CDRS, Table, dump_json
+from workers.store.rows import CDRS, Encoding, Table, dump_json
 from workers.store.schema import MIGRATIONS_TABLE, migrations
 from workers.store.verification_rows import VERIFICATIONS
 from workers.verification import StoredVerification, Verification
@@ -44,7 +44,8 @@ class QuarantinedEnvelope:
 
 class SqlStore(PollingQueries, ABC):
     dialect: str
-    text_types: bool  # SQLite stores times, money and JSON as text
+    encoding: Encoding  # how times, money, JSON and booleans are bound
+    text_types: bool  # SQLite stores times, money and JSON as text (the read queries ask)
     param: str  # placeholder: "?" or "%s"
 
     # -- dialect hooks -------------------------------------------------------------------------
@@ -56,7 +57,7 @@ class SqlStore(PollingQueries, ABC):
     def _lock_clause(self) -> str: ...
 
     @abstractmethod
-    def _insert_new(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
+    def _insert_new(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> None:
         """Insert rows believed new; raise ``ConcurrentInsert`` if another writer got there first."""
 
     @abstractmethod
@@ -123,9 +124,10 @@ class SqlStore(PollingQueries, ABC):
             merged = dict(existing)
             for d in deliveries:
                 merged[d.cdr.id] = merge(merged.get(d.cdr.id), d, now=now)
-            rows = [table.to_row(merged[i], self.text_types) for i in ids]
-            self._insert_new(cur, table, [r for r in rows if r["id"] not in existing])
-            self._update(cur, table, [r for r in rows if r["id"] in existing])
+            to_row, encoding = table.to_row, self.encoding
+            rows = [to_row(merged[i], encoding) for i in ids]
+            self._insert_new(cur, table, [r for r in rows if r[0] not in existing])
+            self._update(cur, table, [r for r in rows if r[0] in existing])
         return [merged[i] for i in ids]
 
     def _select(self, cur: Any, table: Table[R], ids: Sequence[str], *, lock: bool) -> dict[str, Stored[R]]:
@@ -140,7 +142,7 @@ class SqlStore(PollingQueries, ABC):
                 found[row.id] = row
         return found
 
-    def _update(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
+    def _update(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
         sets = ", ".join(f"{c} = {self.param}" for c in table.update_columns)
@@ -227,10 +229,10 @@ class SqlStore(PollingQueries, ABC):
             )
 
     def _time(self, value: datetime) -> Any:
-        return format_utc(value) if self.text_types else value
+        return self.encoding.time(value)
 
     def _json(self, value: Any) -> Any:
-        return dump_json(value)
+        return self.encoding.json(value)
 
 
 class ConcurrentInsert(Exception):

@@ -19,11 +19,24 @@ from psycopg.types.json import Jsonb
 
 from workers.errors import TransientError
 from workers.store.base import ConcurrentInsert, SqlStore
-from workers.store.rows import Table, dump_json
+from workers.store.rows import Encoding, Table, dump_json
+
+
+def _jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=dump_json)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# psycopg binds datetimes, Decimals and booleans as they are; JSON goes as jsonb.
+NATIVE = Encoding(time=_as_is, json=_jsonb, money=_as_is, boolean=_as_is)
 
 
 class PostgresStore(SqlStore):
     dialect = "postgresql"
+    encoding = NATIVE
     text_types = False
     param = "%s"
 
@@ -55,7 +68,7 @@ class PostgresStore(SqlStore):
     def _lock_clause(self) -> str:
         return " FOR UPDATE"
 
-    def _insert_new(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
+    def _insert_new(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> None:
         """COPY into a session-private staging table, then one INSERT ... SELECT (the fast path)."""
         if not rows:
             return
@@ -64,27 +77,14 @@ class PostgresStore(SqlStore):
         columns = ", ".join(table.columns)
         with cur.copy(f"COPY {table.name}_stage ({columns}) FROM STDIN") as copy:
             for r in rows:
-                copy.write_row(_adapt(table, r))
+                copy.write_row(r)
         cur.execute(
             f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {table.name}_stage ON CONFLICT (id) DO NOTHING"
         )
         if cur.rowcount != len(rows):
             raise ConcurrentInsert()
 
-    def _update(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
-        super()._update(cur, table, [dict(zip(table.columns, _adapt(table, r), strict=True)) for r in rows])
-
-    def _json(self, value: Any) -> Any:
-        return Jsonb(value, dumps=dump_json)
-
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-def _adapt(table: Table[Any], row: dict[str, Any]) -> list[Any]:
-    values = list(table.values(row))
-    for i in table.json_positions:
-        values[i] = Jsonb(values[i], dumps=dump_json)
-    return values

@@ -15,7 +15,7 @@ from typing import Any
 
 from workers.errors import TransientError
 from workers.store.base import SqlStore
-from workers.store.rows import Table
+from workers.store.rows import TEXT, Table
 
 # 16 KiB pages for a new database (SQLite's default is 4 KiB): a CDR row is ~1.4 KB and a batch
 # commits ~1 MB of table and index pages, written to the WAL a page at a time and copied again by
@@ -35,6 +35,7 @@ def sqlite_path(database_url: str) -> str:
 
 class SqliteStore(SqlStore):
     dialect = "sqlite"
+    encoding = TEXT
     text_types = True
     param = "?"
 
@@ -86,9 +87,9 @@ class SqliteStore(SqlStore):
     def _lock_clause(self) -> str:
         return ""
 
-    def _insert_new(self, cur: Any, table: Table[Any], rows: list[dict[str, Any]]) -> None:
+    def _insert_new(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            cur.executemany(self.insert_sql(table), [table.values(r) for r in rows])
+            cur.executemany(self.insert_sql(table), rows)
 
     def close(self) -> None:
         self._conn.close()

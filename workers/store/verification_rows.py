@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workers.store.rows import BOOKKEEPING_COLUMNS, Table, bookkeeping, encode_text, money, read_time, stored
+from workers.store.rows import BOOKKEEPING_COLUMNS, Encoding, Table, bookkeeping, money, read_time, stored
 from workers.verification import StoredVerification, Verification
 
 VERIFICATION_COLUMNS = (
@@ -18,17 +18,31 @@ VERIFICATION_COLUMNS = (
     *BOOKKEEPING_COLUMNS,
 )  # fmt: skip
 _RECORD = VERIFICATION_COLUMNS[1 : VERIFICATION_COLUMNS.index("sources")]
-_TIMES = frozenset({"started_at", "ended_at", "first_seen_at", "updated_at"})
-_JSON = frozenset({"raw", "merge_versions"})
 
 
-def to_row(row: StoredVerification, text_types: bool) -> dict[str, Any]:
+def to_row(row: StoredVerification, enc: Encoding) -> tuple[Any, ...]:
+    """Column values for ``row`` in ``VERIFICATION_COLUMNS`` order, in ``enc``'s encodings."""
     v = row.cdr
-    values: dict[str, Any] = {"id": row.id, **{name: getattr(v, name) for name in _RECORD}, **bookkeeping(row)}
-    values["cost"] = money(v.cost)
-    if text_types:
-        encode_text(values, _TIMES, _JSON)
-    return values
+    return (
+        row.id,
+        v.vendor,
+        v.account_id,
+        v.verification_id,
+        v.method,
+        enc.time(v.started_at),
+        enc.time(v.ended_at),
+        v.result,
+        v.reason,
+        v.cli,
+        v.identity_type,
+        v.identity_endpoint,
+        v.country,
+        v.reference,
+        v.custom,
+        enc.money(money(v.cost)),
+        v.currency,
+        *bookkeeping(row, enc),
+    )
 
 
 def from_row(values: Mapping[str, Any]) -> StoredVerification:
@@ -40,4 +54,4 @@ def from_row(values: Mapping[str, Any]) -> StoredVerification:
     return stored(values, Verification(**fields))
 
 
-VERIFICATIONS: Table[Verification] = Table("verifications", VERIFICATION_COLUMNS, _JSON, to_row, from_row)
+VERIFICATIONS: Table[Verification] = Table("verifications", VERIFICATION_COLUMNS, to_row, from_row)
