@@ -21,7 +21,7 @@ from workers.envelope import Envelope
 from workers.merge import Delivery, merge
 from workers.normalize.times import format_utc, parse_time
 from workers.store.polling import PollingQueries
-from workers.store.rows import CDRS, Encoding, Table, dump_json
+from workers.store.rows import CDRS, TEXT, Encoding, Table, dump_json
 from workers.store.schema import MIGRATIONS_TABLE, migrations
 from workers.store.verification_rows import VERIFICATIONS
 from workers.verification import StoredVerification, Verification
@@ -45,8 +45,12 @@ class QuarantinedEnvelope:
 class SqlStore(PollingQueries, ABC):
     dialect: str
     encoding: Encoding  # how times, money, JSON and booleans are bound
-    text_types: bool  # SQLite stores times, money and JSON as text (the read queries ask)
     param: str  # placeholder: "?" or "%s"
+
+    @property
+    def text_types(self) -> bool:
+        """Whether times, money and JSON are stored as text (SQLite); the read queries ask."""
+        return self.encoding is TEXT
 
     # -- dialect hooks -------------------------------------------------------------------------
     @abstractmethod

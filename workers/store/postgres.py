@@ -37,7 +37,6 @@ NATIVE = Encoding(time=_as_is, json=_jsonb, money=_as_is, boolean=_as_is)
 class PostgresStore(SqlStore):
     dialect = "postgresql"
     encoding = NATIVE
-    text_types = False
     param = "%s"
 
     def __init__(self, database_url: str) -> None:

@@ -36,7 +36,6 @@ def sqlite_path(database_url: str) -> str:
 class SqliteStore(SqlStore):
     dialect = "sqlite"
     encoding = TEXT
-    text_types = True
     param = "?"
 
     def __init__(self, database_url: str) -> None:
