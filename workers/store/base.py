@@ -21,7 +21,7 @@ from workers.envelope import Envelope
 from workers.merge import Delivery, merge
 from workers.normalize.times import format_utc, parse_time
 from workers.store.polling import PollingQueries
-from workers.store.rows import CDRS, TEXT, Encoding, Table, dump_json
+from workers.store.rows import CDRS, TEXT, Encoding, Table
 from workers.store.schema import MIGRATIONS_TABLE, migrations
 from workers.store.verification_rows import VERIFICATIONS
 from workers.verification import StoredVerification, Verification
@@ -182,7 +182,7 @@ class SqlStore(PollingQueries, ABC):
             envelope.account,
             self._time(envelope.received_at),
             reason,
-            dump_json(envelope.to_dict()),
+            self._json(envelope.to_dict()),
             self._time(now),
         ]
         with self._transaction() as cur:

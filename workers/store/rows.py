@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -52,7 +51,7 @@ class Table(Generic[R]):
     to_row: Callable[[Stored[R], Encoding], tuple[Any, ...]]  # (row, encoding) -> values in column order
     from_row: Callable[[Mapping[str, Any]], Stored[R]]
 
-    @cached_property
+    @property
     def update_columns(self) -> tuple[str, ...]:
         """What ``UPDATE ... SET`` sets: every column but id."""
         return self.columns[1:]
