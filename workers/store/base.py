@@ -3,6 +3,11 @@
 Upserts are batched: one transaction locks the batch's existing rows (in id order, so two
 workers never deadlock), merges every delivery in Python with the pure ``merge``, and writes the
 results. Any database error surfaces as ``TransientError`` so the job is retried.
+
+A store whose write lock is the whole database (SQLite: one writer at a time) merges and encodes
+the batch before taking it, from the rows as read without it; inside the lock it reads them again
+and writes what it built only if they are unchanged, else it merges again from what it read there.
+The lock then covers a read, the writes and the commit, not the batch's merging.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class SqlStore(PollingQueries, ABC):
     dialect: str
     encoding: Encoding  # how times, money, JSON and booleans are bound
     param: str  # placeholder: "?" or "%s"
+    merges_before_lock = False  # True where the write lock is the whole database (module text)
 
     @property
     def text_types(self) -> bool:
@@ -123,27 +129,48 @@ class SqlStore(PollingQueries, ABC):
 
     def _upsert_once(self, table: Table[R], deliveries: Sequence[Delivery[R]], *, now: datetime) -> list[Stored[R]]:
         ids = sorted({d.cdr.id for d in deliveries})
+        planned = None
+        if self.merges_before_lock:
+            with self.reading() as cur:
+                seen = self._select_values(cur, table, ids, lock=False)
+            planned = seen, self._merged(table, deliveries, ids, seen, now=now)
         with self._transaction() as cur:
-            existing = self._select(cur, table, ids, lock=True)
-            merged = dict(existing)
-            for d in deliveries:
-                merged[d.cdr.id] = merge(merged.get(d.cdr.id), d, now=now)
-            to_row, encoding = table.to_row, self.encoding
-            rows = [to_row(merged[i], encoding) for i in ids]
+            existing = self._select_values(cur, table, ids, lock=True)
+            if planned is not None and planned[0] == existing:
+                merged, rows = planned[1]
+            else:  # merged under the lock: another writer changed a row since it was read, or always
+                merged, rows = self._merged(table, deliveries, ids, existing, now=now)
             self._insert_new(cur, table, [r for r in rows if r[0] not in existing])
             self._update(cur, table, [r for r in rows if r[0] in existing])
         return [merged[i] for i in ids]
 
+    def _merged(
+        self, table: Table[R], deliveries: Sequence[Delivery[R]], ids: Sequence[str], existing: dict[str, Any],
+        *, now: datetime,
+    ) -> tuple[dict[str, Stored[R]], list[tuple[Any, ...]]]:  # fmt: skip
+        """Every delivery merged into its row (``existing``: the stored values by id) and the rows
+        to write, in ``ids`` order."""
+        columns, from_row = table.columns, table.from_row
+        merged = {i: from_row(_as_mapping(values, columns)) for i, values in existing.items()}
+        for d in deliveries:
+            merged[d.cdr.id] = merge(merged.get(d.cdr.id), d, now=now)
+        to_row, encoding = table.to_row, self.encoding
+        return merged, [to_row(merged[i], encoding) for i in ids]
+
     def _select(self, cur: Any, table: Table[R], ids: Sequence[str], *, lock: bool) -> dict[str, Stored[R]]:
-        found: dict[str, Stored[R]] = {}
+        values = self._select_values(cur, table, ids, lock=lock).values()
+        return {row.id: row for row in (table.from_row(_as_mapping(v, table.columns)) for v in values)}
+
+    def _select_values(self, cur: Any, table: Table[Any], ids: Sequence[str], *, lock: bool) -> dict[str, Any]:
+        """The stored rows of ``ids`` as the driver returns them, by id (comparable as they are)."""
+        found: dict[str, Any] = {}
         cols = ", ".join(table.columns)
         for chunk in _chunks(ids, 500):
             marks = ", ".join([self.param] * len(chunk))
             lock_sql = self._lock_clause() if lock else ""
             cur.execute(f"SELECT {cols} FROM {table.name} WHERE id IN ({marks}) ORDER BY id{lock_sql}", chunk)
             for values in cur.fetchall():
-                row = table.from_row(_as_mapping(values, table.columns))
-                found[row.id] = row
+                found[values["id"] if isinstance(values, dict) else values[0]] = values  # id is first
         return found
 
     def _update(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,9 +13,10 @@ import pytest
 
 from workers.cdr import CDR, Direction, HangupSource, Source, Status
 from workers.envelope import Envelope
-from workers.merge import Delivery
+from workers.merge import Delivery, as_comparable
 from workers.store import SqlStore, open_store
 from workers.store.schema import migrations
+from workers.store.sqlite import SqliteStore
 from workers.verification import Verification
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -161,6 +164,76 @@ def test_concurrent_writers_lose_nothing(database_url: str) -> None:
         assert row.cdr.extra.get("from0") and row.cdr.extra.get("from1")
     for s in stores:
         s.close()
+
+
+class _InterleavedStore(SqliteStore):
+    """SQLite, with a hook run once between a batch's read without the lock and its write
+    transaction (where another writer may get in), and a count of the batches merged."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(database_url)
+        self.before_lock: Callable[[], None] | None = None
+        self.merges = 0
+
+    @contextmanager
+    def _transaction(self) -> Iterator[object]:
+        step, self.before_lock = self.before_lock, None
+        if step is not None:
+            step()
+        with super()._transaction() as cur:
+            yield cur
+
+    def _merged(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        self.merges += 1
+        return super()._merged(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("stored_before", [True, False], ids=["row-existed", "row-new"])
+def test_sqlite_merges_again_when_another_writer_got_in_before_the_lock(
+    sqlite_url: str, tmp_path: object, stored_before: bool
+) -> None:
+    """SQLite merges a batch before taking its write lock; when another writer changes (or first
+    inserts) one of its rows in between, the batch is merged again under the lock and both
+    deliveries are in the row, as if they had been written one after the other."""
+    ours = deliver(full_cdr(talk_s=None, extra={"ours": 1}), Source.WEBHOOK, 2, "ours")
+    theirs = deliver(full_cdr(cost=Decimal("0.5"), extra={"theirs": 1}), Source.BACKFILL, 1, "theirs")
+    first = deliver(full_cdr(from_name="First"), Source.PUSH, 0, "first")
+    store, other = _InterleavedStore(sqlite_url), open_store(sqlite_url)
+    store.migrate(now=NOW)
+    reference = open_store(f"sqlite:///{tmp_path}/reference.db")
+    reference.migrate(now=NOW)
+    for s in (store, reference) if stored_before else ():
+        s.upsert([first], now=NOW)
+    reference.upsert([theirs], now=NOW)
+    (expected,) = reference.upsert([ours], now=NOW)
+
+    store.merges = 0
+    store.before_lock = lambda: other.upsert([theirs], now=NOW)
+    (written,) = store.upsert([ours], now=NOW)
+
+    assert store.merges == 2  # once before the lock, once under it
+    assert as_comparable(written) == as_comparable(expected)
+    read = store.get(written.id)
+    assert read is not None and as_comparable(read) == as_comparable(expected)
+    assert read.sources == {Source.WEBHOOK, Source.BACKFILL} | ({Source.PUSH} if stored_before else set())
+    assert read.cdr.extra == {**(full_cdr().extra if stored_before else {}), "ours": 1, "theirs": 1}
+    assert read.cdr.cost == Decimal("0.5")
+    for s in (store, other, reference):
+        s.close()
+
+
+def test_sqlite_writes_what_it_merged_before_the_lock_when_nothing_changed(sqlite_url: str) -> None:
+    """With no other writer in between, the batch merged before the lock is what is written: one
+    merge per batch, new rows and existing ones alike."""
+    store = _InterleavedStore(sqlite_url)
+    store.migrate(now=NOW)
+    store.upsert([deliver(full_cdr(call_id="1"))], now=NOW)
+    store.merges = 0
+    rows = store.upsert([deliver(full_cdr(call_id="1"), Source.PUSH, 1, "b"), deliver(full_cdr(call_id="2"))], now=NOW)
+    assert store.merges == 1
+    assert [r.sources for r in rows] == [{Source.WEBHOOK, Source.PUSH}, {Source.WEBHOOK}]
+    assert [store.get(r.id) for r in rows] == rows
+    store.close()
 
 
 def test_quarantine_keeps_the_envelope(store: SqlStore) -> None:
