@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test check lint bench bench-poller services clean
 
+# The venv, then the hot worker modules compiled with mypyc (workers/native.py; a no-op when current).
 install: $(STAMP)
+	$(BIN)/python scripts/build_native.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,4 +45,5 @@ services:
 	scripts/ensure-services
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/native workers/_native.json
+	find workers -name '*.so' -delete

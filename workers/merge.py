@@ -54,7 +54,8 @@ def _is_unset(value: Any) -> bool:
 
 def _merged(record_type: type[CDR | Verification]) -> tuple[str, ...]:
     """The fields merged one by one: all but the identity and ``extra`` (merged key by key)."""
-    return tuple(f.name for f in attrs.fields(record_type) if f.name not in (*record_type.IDENTITY, "extra"))
+    # ``IDENTITY + ("extra",)``, not ``(*IDENTITY, "extra")``: mypyc (workers.native) fails on the latter here
+    return tuple(f.name for f in attrs.fields(record_type) if f.name not in record_type.IDENTITY + ("extra",))
 
 
 def _split(record_type: type[CDR | Verification]) -> tuple[tuple[str, ...], tuple[str, ...]]:
