@@ -56,8 +56,8 @@ def test_jsonrpc_rows_carry_their_type(
 def test_a_big_answer_is_cut_into_pages(
     callr: FakeCallr, callr_settings: Callable[..., Settings], client: HttpClient
 ) -> None:
-    """One window's answer of 1,201 rows becomes pages of PAGE_ROWS: one RQ job each."""
-    callr.cdrs_in = [v1_cdr(i, T0 + timedelta(seconds=i)) for i in range(1, 1202)]
+    """One window's answer of 2 × PAGE_ROWS + 201 rows becomes pages of PAGE_ROWS: one RQ job each."""
+    callr.cdrs_in = [v1_cdr(i, T0 + timedelta(milliseconds=i)) for i in range(1, 2 * PAGE_ROWS + 202)]
     (account,) = callr_settings().accounts
     pages = list(JSONRPC.fetch(account, T0, T0 + timedelta(hours=1), client))
     assert [len(p.rows) for p in pages] == [PAGE_ROWS, PAGE_ROWS, 201]

@@ -22,7 +22,7 @@ from workers.poller.http import HttpClient
 from workers.settings import Account
 
 SOURCE_MODULES = ("callr", "vobiz", "kazoo", "sinch")
-PAGE_ROWS = 500  # rows per RQ job when an API hands back more at once
+PAGE_ROWS = 2000  # rows per RQ job when an API hands back more at once (pump.JOB_ROWS)
 
 
 @dataclass(frozen=True)
