@@ -5,7 +5,7 @@ extension module beside its source (``times.cpython-311-x86_64-linux-gnu.so`` ne
 ``times.py``), which Python imports in preference to the source, and the group shares
 ``workers/_native__mypyc*.so``. The build then records every source's hash in ``MANIFEST``.
 These are the per-row parts of a worker: reading a vendor's fields, normalizing times, numbers,
-causes and money, and merging; compiled, a worker spends ~25% less CPU a row on a backfill
+causes and money, merging, and encoding the stored rows; compiled, a worker spends ~25% less CPU a row on a backfill
 (README, "Performance").
 
 Compiled modules call each other directly, not through the module objects: one module run from a
@@ -35,7 +35,7 @@ MANIFEST = Path(__file__).with_name("_native.json")
 GROUP = "workers._native"  # the shared library: workers/_native__mypyc*.so
 
 # Pure, typed modules only (mypyc compiles what mypy --strict accepts). Left out: attrs classes
-# with field factories (``envelope``, ``cdr``), generic dataclasses (``store.rows``' ``Table``),
+# with field factories (``envelope``, ``cdr``), generic dataclasses (``store.table``),
 # and modules whose functions tests replace (``jobs``): a compiled caller would not see that.
 MODULES = (
     "workers.bodies",
@@ -44,6 +44,8 @@ MODULES = (
     "workers.normalize.money",
     "workers.normalize.numbers",
     "workers.normalize.times",
+    "workers.store.rows",
+    "workers.store.verification_rows",
     "workers.vendors.fields",
     "workers.vendors.callr._common",
     "workers.vendors.callr.actions",

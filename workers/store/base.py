@@ -26,8 +26,9 @@ from workers.envelope import Envelope
 from workers.merge import Delivery, merge
 from workers.normalize.times import format_utc, parse_time
 from workers.store.polling import PollingQueries
-from workers.store.rows import CDRS, TEXT, Encoding, Table
+from workers.store.rows import CDRS, TEXT
 from workers.store.schema import MIGRATIONS_TABLE, migrations
+from workers.store.table import Encoding, Table
 from workers.store.verification_rows import VERIFICATIONS
 from workers.verification import StoredVerification, Verification
 
@@ -180,10 +181,6 @@ class SqlStore(PollingQueries, ABC):
         cur.executemany(
             f"UPDATE {table.name} SET {sets} WHERE id = {self.param}", [table.update_values(r) for r in rows]
         )
-
-    def insert_sql(self, table: Table[Any]) -> str:
-        marks = ", ".join([self.param] * len(table.columns))
-        return f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
 
     def get(self, cdr_id: str) -> StoredCDR | None:
         with self._transaction() as cur:

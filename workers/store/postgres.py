@@ -19,7 +19,8 @@ from psycopg.types.json import Jsonb
 
 from workers.errors import TransientError
 from workers.store.base import ConcurrentInsert, SqlStore
-from workers.store.rows import Encoding, Table, dump_json
+from workers.store.rows import dump_json
+from workers.store.table import Encoding, Table
 
 
 def _jsonb(value: Any) -> Jsonb:

@@ -10,12 +10,14 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from workers.errors import TransientError
 from workers.store.base import SqlStore
-from workers.store.rows import TEXT, Table
+from workers.store.rows import TEXT, by_nulls
+from workers.store.table import Table
 
 # 16 KiB pages for a new database (SQLite's default is 4 KiB): a CDR row is ~1.4 KB and a batch
 # commits ~1 MB of table and index pages, written to the WAL a page at a time and copied again by
@@ -90,8 +92,15 @@ class SqliteStore(SqlStore):
         return ""
 
     def _insert_new(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            cur.executemany(self.insert_sql(table), rows)
+        for nulls, values in by_nulls(rows).items():
+            cur.executemany(insert_with_nulls(table, nulls), values)
 
     def close(self) -> None:
         self._conn.close()
+
+
+@cache  # a few patterns per feed
+def insert_with_nulls(table: Table[Any], nulls: tuple[int, ...]) -> str:
+    """The INSERT of ``table`` with NULL written in at the positions ``nulls`` (``rows.by_nulls``)."""
+    values = ", ".join("NULL" if i in nulls else "?" for i in range(len(table.columns)))
+    return f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({values})"

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workers.store.rows import BOOKKEEPING_COLUMNS, Encoding, Table, bookkeeping, money, read_time, stored
+from workers.store.rows import BOOKKEEPING_COLUMNS, bookkeeping, money, read_time, stored
+from workers.store.table import Encoding, Table
 from workers.verification import StoredVerification, Verification
 
 VERIFICATION_COLUMNS = (

@@ -15,6 +15,7 @@ from workers.cdr import CDR, Direction, HangupSource, Source, Status
 from workers.envelope import Envelope
 from workers.merge import Delivery, as_comparable
 from workers.store import SqlStore, open_store
+from workers.store.rows import by_nulls
 from workers.store.schema import migrations
 from workers.store.sqlite import SqliteStore
 from workers.verification import Verification
@@ -135,6 +136,22 @@ def test_minimal_cdr(store: SqlStore) -> None:
     store.upsert([deliver(c)], now=NOW)
     read = store.get(c.id)
     assert read is not None and read.cdr.status is Status.UNKNOWN and read.cdr.caller_restricted is False
+
+
+def test_one_batch_with_rows_of_different_nulls(store: SqlStore) -> None:
+    """Rows with nulls in different columns, in one batch (SQLite writes each pattern's NULLs in its
+    INSERT, ``rows.by_nulls``), read back as written."""
+    minimal = CDR(vendor="callr", account_id=None, call_id="2", caller_restricted=False)
+    calls = [full_cdr("1"), minimal, full_cdr("3", from_name=None, mos=None)]
+    written = {r.id: r for r in store.upsert([deliver(c, ingest_id=c.call_id) for c in calls], now=NOW)}
+    assert [written[c.id].cdr for c in calls] == calls
+    assert [store.get(c.id) for c in calls] == [written[c.id] for c in calls]
+
+
+def test_by_nulls_groups_rows_by_where_their_nulls_are() -> None:
+    rows = [(1, None, "a", None), (2, "b", "c", "d"), (3, None, "e", None)]
+    assert by_nulls(rows) == {(1, 3): [(1, "a"), (3, "e")], (): [(2, "b", "c", "d")]}
+    assert by_nulls([]) == {}
 
 
 def test_concurrent_writers_lose_nothing(database_url: str) -> None:
