@@ -82,10 +82,16 @@ def _number(value: int | float | str) -> int | float:
         return float(text)
 
 
-@lru_cache(maxsize=1024)
-def format_utc(value: datetime) -> str:
+def format_utc_text(value: datetime) -> str:
     """Fixed-width UTC text (``2024-04-24T17:42:28.876000Z``) that sorts like the instant.
-    Cached: a batch formats the same few instants (its receipt, its write time) on every row."""
+    Uncached: for a call's own times, which hardly repeat (a cache miss costs ~0.4 µs more)."""
     utc = value if value.tzinfo is UTC else as_utc(value)
     text = utc.isoformat()[:-6]  # without "+00:00"; without a fraction when it is zero
     return f"{text}Z" if utc.microsecond else f"{text}.000000Z"
+
+
+@lru_cache(maxsize=1024)
+def format_utc(value: datetime) -> str:
+    """``format_utc_text``, cached: a batch formats the same few instants (its receipt, its write
+    time) on every row."""
+    return format_utc_text(value)

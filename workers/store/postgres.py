@@ -32,7 +32,7 @@ def _as_is(value: Any) -> Any:
 
 
 # psycopg binds datetimes, Decimals and booleans as they are; JSON goes as jsonb.
-NATIVE = Encoding(time=_as_is, json=_jsonb, money=_as_is, boolean=_as_is)
+NATIVE = Encoding(time=_as_is, call_time=_as_is, json=_jsonb, money=_as_is, boolean=_as_is)
 
 
 class PostgresStore(SqlStore):

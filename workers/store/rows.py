@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import orjson
 
 from workers.cdr import CDR, Direction, GroupedVersions, HangupSource, Identified, Source, Status, Stored, StoredCDR
-from workers.normalize.times import format_utc, parse_time
+from workers.normalize.times import format_utc, format_utc_text, parse_time
 from workers.store.table import Encoding, Table
 
 R = TypeVar("R", bound=Identified)
@@ -48,11 +48,15 @@ def _time_text(value: datetime | None) -> str | None:
     return None if value is None else format_utc(value)
 
 
+def _call_time_text(value: datetime | None) -> str | None:
+    return None if value is None else format_utc_text(value)
+
+
 def _money_text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-TEXT = Encoding(time=_time_text, json=dump_json, money=_money_text, boolean=int)
+TEXT = Encoding(time=_time_text, call_time=_call_time_text, json=dump_json, money=_money_text, boolean=int)
 
 
 def to_row(row: StoredCDR, enc: Encoding) -> tuple[Any, ...]:
@@ -60,7 +64,7 @@ def to_row(row: StoredCDR, enc: Encoding) -> tuple[Any, ...]:
     tuple: a backfill writes every row once, and a dict per row then picked apart was ~10% of a
     worker's CPU."""
     c = row.cdr
-    time = enc.time
+    time = enc.call_time
     return (
         row.id,
         c.vendor,

@@ -22,7 +22,8 @@ class Encoding:
     """How a dialect binds the values its driver does not take as they are (None stays None).
     ``rows.TEXT`` (SQLite); PostgreSQL's is in ``postgres.py`` (jsonb, the rest native)."""
 
-    time: Callable[[datetime | None], Any]
+    time: Callable[[datetime | None], Any]  # an instant a batch shares (receipt, write time)
+    call_time: Callable[[datetime | None], Any]  # a call's own times, which hardly repeat
     json: Callable[[Any], Any]
     money: Callable[[Decimal | None], Any]
     boolean: Callable[[bool], Any]
