@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import phonenumbers
 import pytest
 from hypothesis import example, given, settings
@@ -140,6 +142,24 @@ def test_as_written_agrees_with_phonenumbers(number: str) -> None:
         assert _parsed(number, None) == number
     elif verdict is False:
         assert _parsed(number, None) is None
+
+
+def test_as_written_agrees_with_phonenumbers_for_every_country_code_and_length() -> None:
+    """Every country code, every national length phonenumbers reads (1-17 digits), two numbers
+    each: where ``_as_written`` decides (its lengths asked of phonenumbers once per country code),
+    the parser decides the same."""
+    rng = random.Random(20261202)
+    decided = 0
+    for country_code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for length in range(1, 18):
+            for _ in range(2):
+                national = str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(length - 1))
+                number = f"+{country_code}{national}"
+                verdict = _as_written(number)
+                if verdict is not None:
+                    decided += 1
+                    assert _parsed(number, None) == (number if verdict else None), number
+    assert decided > 7000  # most numbers are decided without the parser
 
 
 def test_most_e164_numbers_skip_the_parser() -> None:
