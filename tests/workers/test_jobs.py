@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 import redis
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
@@ -44,6 +45,24 @@ def test_batch_stores_quarantines_and_ignores(runtime: jobs.Runtime, redis_clien
     (q,) = runtime.store.quarantined()
     assert q.ingest_id == bad.ingest_id and "callid" in q.reason
     assert FailedJobRegistry(queue=queue).count == 0
+
+
+def test_a_job_bigger_than_a_store_chunk_is_stored_whole(runtime: jobs.Runtime) -> None:
+    """A job of more than ``STORE_CHUNK`` envelopes is upserted a chunk at a time: every call is
+    stored, and a bad payload or an ignored event in a later chunk is counted like one in the first."""
+    answered = orjson.loads((PAYLOADS / "callr" / "webhook_v2_inbound_answered.json").read_text())
+    calls = []
+    for n in range(2 * jobs.STORE_CHUNK + 3):
+        answered["payload"]["callid"] = f"big-{n}"
+        calls.append(envelope("webhook_v2_inbound_answered.json", body=orjson.dumps(answered).decode()))
+    bad = envelope("webhook_v2_inbound_answered.json", body='{"type": "v2.call.inbound.ended", "payload": {}}')
+    ignored = envelope("webhook_v2_inbound_started.json")
+    batch = [e.to_dict() for e in [*calls[: jobs.STORE_CHUNK + 1], bad, *calls[jobs.STORE_CHUNK + 1 :], ignored]]
+    assert jobs.ingest(batch) == {"stored": len(calls), "quarantined": 1, "ignored": 1}
+    assert runtime.store.count() == len(calls)
+    assert runtime.store.get(f"callr:acct1:big-{len(calls) - 1}") is not None
+    (q,) = runtime.store.quarantined()
+    assert q.ingest_id == bad.ingest_id
 
 
 def test_unconfigured_account_is_quarantined(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:
