@@ -1,4 +1,4 @@
-"""The one RQ job: a batch of envelopes → normalized deliveries → one store upsert per table.
+"""The one RQ job: a batch of envelopes → normalized deliveries → store upserts, ``STORE_CHUNK`` at a time.
 
 Retry or quarantine is decided here and only here: a payload that cannot be normalized is
 deterministic, so it goes to the quarantine table at once (never failing its batch neighbours);
