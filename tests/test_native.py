@@ -79,6 +79,18 @@ def test_a_changed_source_runs_every_compiled_module_from_source(tmp_path: Path)
 
 
 @pytest.mark.skipif(not native.MANIFEST.exists(), reason="needs the compiled modules (make install)")
+def test_a_missing_compiled_module_runs_every_one_from_source(tmp_path: Path) -> None:
+    """One compiled file gone (or the build made for another Python): none of them is used."""
+    root = _copy(tmp_path)
+    (compiled,) = [p for p in native.compiled_files(root) if p.name.startswith("merge.")]
+    compiled.unlink()
+    assert native.stale(root, root / "workers" / native.MANIFEST.name) == list(native.MODULES)
+    files, warned = _imported_from(root)
+    assert all(f.endswith(".py") for f in files), files
+    assert "changed since the workers were compiled" in warned
+
+
+@pytest.mark.skipif(not native.MANIFEST.exists(), reason="needs the compiled modules (make install)")
 def test_compiled_files_without_a_manifest_are_not_used(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     (root / "workers" / native.MANIFEST.name).unlink()

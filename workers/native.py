@@ -92,12 +92,16 @@ def compiled_files(root: Path = ROOT) -> list[Path]:
 
 def stale(root: Path = ROOT, manifest: Path = MANIFEST) -> list[str]:
     """The modules that must not run compiled: every one changed since the build, or all of them
-    when compiled files are there without a manifest. Empty when built and current, or not built."""
+    when compiled files are there without a manifest, or when some are missing (removed, or built
+    for another Python version). Empty when built and current, or not built at all."""
+    present = len(compiled_files(root))
     if not manifest.exists():
-        return list(MODULES) if compiled_files(root) else []
+        return list(MODULES) if present else []
     try:
         recorded = json.loads(manifest.read_text())
     except ValueError:
+        return list(MODULES)
+    if present < len(MODULES):
         return list(MODULES)
     return changed(recorded, source_hashes(root))
 
@@ -129,8 +133,8 @@ def guard(root: Path = ROOT, manifest: Path = MANIFEST) -> bool:
         f" and {len(changed_modules) - 3} more" if len(changed_modules) > 3 else ""
     )
     warnings.warn(
-        f"{shown} changed since the workers were compiled: running every compiled module from source"
-        " (rebuild with `make install` or scripts/build_native.py)",
+        f"{shown} changed since the workers were compiled (or is not compiled for this Python): running"
+        " every compiled module from source (rebuild with `make install` or scripts/build_native.py)",
         RuntimeWarning,
         stacklevel=2,
     )
