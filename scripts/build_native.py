@@ -35,6 +35,7 @@ def main() -> int:
     from setuptools import Distribution
 
     paths = [str(native.source(m, Path("."))) for m in native.MODULES]
+    hashes = native.source_hashes()  # of the sources as compiled, not as they may be after the build
     print(f"build-native: compiling {len(paths)} modules with mypyc")
     extensions = mypycify(paths, opt_level="3", group_name=native.GROUP, target_dir="build/native")
     dist = Distribution({"name": "cdr-ingest-native", "ext_modules": extensions})
@@ -43,7 +44,7 @@ def main() -> int:
     build.build_temp = "build/native/temp"
     build.parallel = os.cpu_count()
     dist.run_command("build_ext")
-    native.MANIFEST.write_text(json.dumps(native.source_hashes(), indent=1, sort_keys=True) + "\n")
+    native.MANIFEST.write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n")
     print(f"build-native: {len(native.compiled_files())} modules compiled")
     return 0
 
