@@ -178,9 +178,17 @@ class SqlStore(PollingQueries, ABC):
         if not rows:
             return
         sets = ", ".join(f"{c} = {self.param}" for c in table.update_columns)
-        cur.executemany(
-            f"UPDATE {table.name} SET {sets} WHERE id = {self.param}", [table.update_values(r) for r in rows]
+        self._executemany(
+            cur, f"UPDATE {table.name} SET {sets} WHERE id = {self.param}", [table.update_values(r) for r in rows]
         )
+
+    def _executemany(self, cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """``sql`` once per row of values; a dialect may bind them its own faster way."""
+        cur.executemany(sql, rows)
+
+    def insert_sql(self, table: Table[Any]) -> str:
+        marks = ", ".join([self.param] * len(table.columns))
+        return f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
 
     def get(self, cdr_id: str) -> StoredCDR | None:
         with self._transaction() as cur:

@@ -113,7 +113,7 @@ def bookkeeping(row: Stored[Any], enc: Encoding) -> tuple[Any, ...]:
 
 
 def by_nulls(rows: list[tuple[Any, ...]]) -> dict[tuple[int, ...], list[tuple[Any, ...]]]:
-    """Rows grouped by the positions of their nulls, each without them: for an INSERT that writes
+    """Rows grouped by the positions of their nulls, each without them: for a statement that writes
     those NULLs in its text. SQLite's driver looks for an adapter for every ``None`` it binds
     (~0.27 µs each, against ~0.1 for a string); a backfilled Callr row has 9. A batch of one
     feed is mostly one group."""

@@ -92,15 +92,24 @@ class SqliteStore(SqlStore):
         return ""
 
     def _insert_new(self, cur: Any, table: Table[Any], rows: list[tuple[Any, ...]]) -> None:
+        self._executemany(cur, self.insert_sql(table), rows)
+
+    def _executemany(self, cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """The rows grouped by where their nulls are, each group's NULLs written into ``sql``
+        (``rows.by_nulls``): the driver looks for an adapter for every ``None`` it binds."""
         for nulls, values in by_nulls(rows).items():
-            cur.executemany(insert_with_nulls(table, nulls), values)
+            cur.executemany(with_nulls(sql, nulls), values)
 
     def close(self) -> None:
         self._conn.close()
 
 
-@cache  # a few patterns per feed
-def insert_with_nulls(table: Table[Any], nulls: tuple[int, ...]) -> str:
-    """The INSERT of ``table`` with NULL written in at the positions ``nulls`` (``rows.by_nulls``)."""
-    values = ", ".join("NULL" if i in nulls else "?" for i in range(len(table.columns)))
-    return f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({values})"
+@cache  # a few patterns per statement
+def with_nulls(sql: str, nulls: tuple[int, ...]) -> str:
+    """``sql`` with NULL in place of its placeholders at the positions ``nulls`` (0 is the first
+    ``?``; the statements given here have no other ``?``)."""
+    first, *rest = sql.split("?")
+    out = [first]
+    for i, part in enumerate(rest):
+        out += ["NULL" if i in nulls else "?", part]
+    return "".join(out)

@@ -17,7 +17,7 @@ from workers.merge import Delivery, as_comparable
 from workers.store import SqlStore, open_store
 from workers.store.rows import by_nulls
 from workers.store.schema import migrations
-from workers.store.sqlite import SqliteStore
+from workers.store.sqlite import SqliteStore, with_nulls
 from workers.verification import Verification
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -140,12 +140,24 @@ def test_minimal_cdr(store: SqlStore) -> None:
 
 def test_one_batch_with_rows_of_different_nulls(store: SqlStore) -> None:
     """Rows with nulls in different columns, in one batch (SQLite writes each pattern's NULLs in its
-    INSERT, ``rows.by_nulls``), read back as written."""
+    INSERT or UPDATE, ``rows.by_nulls``), read back as written, then as updated."""
     minimal = CDR(vendor="callr", account_id=None, call_id="2", caller_restricted=False)
     calls = [full_cdr("1"), minimal, full_cdr("3", from_name=None, mos=None)]
     written = {r.id: r for r in store.upsert([deliver(c, ingest_id=c.call_id) for c in calls], now=NOW)}
     assert [written[c.id].cdr for c in calls] == calls
     assert [store.get(c.id) for c in calls] == [written[c.id] for c in calls]
+    # Again, later: the rows are updated (nulls in an UPDATE's values too).
+    again = {r.id: r for r in store.upsert([deliver(c, Source.PUSH, 1, f"{c.call_id}b") for c in calls], now=NOW)}
+    assert [again[c.id].cdr for c in calls] == calls
+    assert [store.get(c.id) for c in calls] == [again[c.id] for c in calls]
+
+
+def test_with_nulls_writes_null_in_place_of_the_placeholders_named() -> None:
+    assert with_nulls("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", (1,)) == "INSERT INTO t (a, b, c) VALUES (?, NULL, ?)"
+    assert with_nulls("UPDATE t SET a = ?, b = ? WHERE id = ?", ()) == "UPDATE t SET a = ?, b = ? WHERE id = ?"
+    assert (
+        with_nulls("UPDATE t SET a = ?, b = ? WHERE id = ?", (0, 1)) == "UPDATE t SET a = NULL, b = NULL WHERE id = ?"
+    )
 
 
 def test_by_nulls_groups_rows_by_where_their_nulls_are() -> None:
