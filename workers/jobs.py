@@ -91,7 +91,7 @@ def normalize(envelope: Envelope, account: Account | None) -> Delivery[Any] | No
 
 
 # Deliveries normalized and upserted together (one transaction each). A backfill job carries
-# 2,000 rows (``poller.pump.JOB_ROWS``: RQ's cost per job); taken 500 at a time, a worker's CPU a
+# 2,000 rows (``poller.sources.PAGE_ROWS``: RQ's cost per job); taken 500 at a time, a worker's CPU a
 # row was ~10% lower than all at once (each step walks fewer live objects), in process.
 STORE_CHUNK = 500
 

@@ -1,4 +1,4 @@
-"""One window of one source into the queue: fetch its pages, one RQ job per ``JOB_ROWS`` rows or so.
+"""One window of one source into the queue: fetch its pages, one RQ job per ``PAGE_ROWS`` rows or so.
 
 Shared by the forever loop and the one-off backfill. A row's envelope is exactly what a webhook's
 would be (same ``Envelope``, same ``workers.jobs.ingest``), with the row as JSON text for body.
@@ -14,14 +14,10 @@ import orjson
 
 from workers.envelope import Envelope
 from workers.poller.http import HttpClient
-from workers.poller.sources import Memory, Source, all_sources
+from workers.poller.sources import PAGE_ROWS, Memory, Source, all_sources
 from workers.settings import Account, Settings
 
 Enqueue = Callable[[Sequence[Envelope]], object]
-# Rows per RQ job: RQ costs about a dozen Redis round trips and ~3 ms of a worker per job, so jobs
-# carry thousands of rows. ``make bench``'s backfill, 500 -> 2,000: SQLite ~23,400 -> ~25,500 rows/s,
-# PostgreSQL ~15,000-19,500 -> ~20,000-20,900 (1,000 and 4,000 did no better than 2,000).
-JOB_ROWS = 2000
 
 
 @dataclass
@@ -71,7 +67,7 @@ def pump(
             Envelope(feed=feed, account=account.id, received_at=received_at, body=orjson.dumps(row).decode())
             for row in page.rows
         ]
-        if len(pending) >= JOB_ROWS:  # small API pages (Vobiz, Kazoo: 100 rows) share a job
+        if len(pending) >= PAGE_ROWS:  # small API pages (Vobiz, Kazoo: 100 rows) share a job
             enqueue(pending)
             pending = []
         tally.rows += len(page.rows)
