@@ -122,11 +122,11 @@ class _FromSource:
         return importlib.util.spec_from_file_location(fullname, source(fullname, self.root))
 
 
-def guard(root: Path = ROOT, manifest: Path = MANIFEST) -> bool:
-    """Run ``MODULES`` from source when the build is stale (warning which changed); say whether."""
+def guard(root: Path = ROOT, manifest: Path = MANIFEST) -> None:
+    """Run ``MODULES`` from source when the build is stale, warning which changed."""
     changed_modules = stale(root, manifest)
     if not changed_modules:
-        return False
+        return
     if not any(isinstance(f, _FromSource) for f in sys.meta_path):
         sys.meta_path.insert(0, _FromSource(root))
     shown = ", ".join(changed_modules[:3]) + (
@@ -138,4 +138,3 @@ def guard(root: Path = ROOT, manifest: Path = MANIFEST) -> bool:
         RuntimeWarning,
         stacklevel=2,
     )
-    return True

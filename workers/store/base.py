@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
 
@@ -130,33 +130,29 @@ class SqlStore(PollingQueries, ABC):
 
     def _upsert_once(self, table: Table[R], deliveries: Sequence[Delivery[R]], *, now: datetime) -> list[Stored[R]]:
         ids = sorted({d.cdr.id for d in deliveries})
-        planned = None
+        plan: _Merged[R] | None = None
         if self.merges_before_lock:
             with self.reading() as cur:
-                seen = self._select_values(cur, table, ids, lock=False)
-            planned = seen, self._merged(table, deliveries, ids, seen, now=now)
+                plan = self._merged(table, deliveries, ids, self._select_values(cur, table, ids, lock=False), now=now)
         with self._transaction() as cur:
             existing = self._select_values(cur, table, ids, lock=True)
-            if planned is not None and planned[0] == existing:
-                merged, rows = planned[1]
-            else:  # merged under the lock: another writer changed a row since it was read, or always
-                merged, rows = self._merged(table, deliveries, ids, existing, now=now)
-            self._insert_new(cur, table, [r for r in rows if r[0] not in existing])
-            self._update(cur, table, [r for r in rows if r[0] in existing])
-        return [merged[i] for i in ids]
+            if plan is None or plan.read != existing:  # another writer changed a row since it was read
+                plan = self._merged(table, deliveries, ids, existing, now=now)
+            self._insert_new(cur, table, [r for r in plan.rows if r[0] not in existing])
+            self._update(cur, table, [r for r in plan.rows if r[0] in existing])
+        return [plan.merged[i] for i in ids]
 
     def _merged(
-        self, table: Table[R], deliveries: Sequence[Delivery[R]], ids: Sequence[str], existing: dict[str, Any],
+        self, table: Table[R], deliveries: Sequence[Delivery[R]], ids: Sequence[str], read: dict[str, Any],
         *, now: datetime,
-    ) -> tuple[dict[str, Stored[R]], list[tuple[Any, ...]]]:  # fmt: skip
-        """Every delivery merged into its row (``existing``: the stored values by id) and the rows
-        to write, in ``ids`` order."""
+    ) -> _Merged[R]:  # fmt: skip
+        """Every delivery merged into its row as ``read`` (the stored values by id)."""
         columns, from_row = table.columns, table.from_row
-        merged = {i: from_row(_as_mapping(values, columns)) for i, values in existing.items()}
+        merged = {i: from_row(_as_mapping(values, columns)) for i, values in read.items()}
         for d in deliveries:
             merged[d.cdr.id] = merge(merged.get(d.cdr.id), d, now=now)
         to_row, encoding = table.to_row, self.encoding
-        return merged, [to_row(merged[i], encoding) for i in ids]
+        return _Merged(read, merged, [to_row(merged[i], encoding) for i in ids])
 
     def _select(self, cur: Any, table: Table[R], ids: Sequence[str], *, lock: bool) -> dict[str, Stored[R]]:
         values = self._select_values(cur, table, ids, lock=lock).values()
@@ -269,6 +265,14 @@ class SqlStore(PollingQueries, ABC):
 
     def _json(self, value: Any) -> Any:
         return self.encoding.json(value)
+
+
+class _Merged(NamedTuple, Generic[R]):
+    """A batch merged: the stored values it started from, the rows by id, their values to write."""
+
+    read: dict[str, Any]
+    merged: dict[str, Stored[R]]
+    rows: list[tuple[Any, ...]]
 
 
 class ConcurrentInsert(Exception):
