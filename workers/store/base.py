@@ -133,7 +133,8 @@ class SqlStore(PollingQueries, ABC):
         plan: _Merged[R] | None = None
         if self.merges_before_lock:
             with self.reading() as cur:
-                plan = self._merged(table, deliveries, ids, self._select_values(cur, table, ids, lock=False), now=now)
+                read = self._select_values(cur, table, ids, lock=False)
+            plan = self._merged(table, deliveries, ids, read, now=now)  # with no cursor (nor its lock) held
         with self._transaction() as cur:
             existing = self._select_values(cur, table, ids, lock=True)
             if plan is None or plan.read != existing:  # another writer changed a row since it was read
