@@ -1,4 +1,5 @@
-"""``make bench``: its own Redis, PostgreSQL, receiver and workers; wrk drives signed load.
+"""``make bench``: its own Redis, PostgreSQL, receiver and workers; wrk drives signed load, the
+webhooks of every push feed in turn (``bench/payloads.py``).
 
 Prints one table (floor req/s, accepted req/s and ratio, p50/p99 to 202, p99 at 1,000 req/s
 offered, end-to-end CDRs/s, backfill rows/s, peak memory per process, the ledger) and writes the
@@ -6,7 +7,7 @@ same figures as JSON under bench/results/. ``BENCH_SECONDS`` (default 10) sets t
 load run; ``BENCH_E2E_SECONDS`` (default 60) each sustained end-to-end run; ``BENCH_PHASES``
 (default ``receiver,e2e,e2e_offered,backfill``; ``e2e`` is closed loop, ``e2e_offered`` ~5,000
 req/s) which parts run; ``BENCH_REQUESTS`` (default 600,000) how many distinct signed webhooks
-wrk cycles through (past them, repeats are answered 200 duplicate: the 60 s end-to-end run needs
+wrk cycles through (past them, repeats are answered duplicate: the 60 s end-to-end run needs
 ~7,000/s × 60; the 10-minute soak ``BENCH_E2E_SECONDS=600`` ~3.6 million).
 """
 
@@ -26,7 +27,7 @@ import redis
 
 from bench import poller
 from bench.common import fresh_db, log, migrated, queue_idle, stored, wait_until_settled
-from bench.payloads import SECRET, write_requests
+from bench.payloads import ENV, write_requests
 from bench.procs import cpu_s, peak_rss_mb, rss_mb, wrk
 from tests.e2e.stack import Stack, wait_until
 from tests.fakes.serve import serve_in_thread
@@ -185,8 +186,8 @@ def main() -> int:
     results: dict = {"when": datetime.now(UTC).isoformat(), "cores": os.cpu_count(), "seconds": SECONDS,
                      "e2e_seconds": E2E_SECONDS, "workers": WORKERS}  # fmt: skip
     try:
-        env = {"REDIS_URL": redis_server.url, "CALLR_WEBHOOK_SECRET": SECRET, "CALLR_ACCOUNT_SID": "bench",
-               "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "SPOOL_DIR": str(tmp / "spool")}  # fmt: skip
+        env = {**ENV, "REDIS_URL": redis_server.url, "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING",
+               "SPOOL_DIR": str(tmp / "spool")}  # fmt: skip
         assert redis_server.process is not None
         servers = {
             "redis": redis_server.process.pid,

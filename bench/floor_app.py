@@ -7,10 +7,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from receiver.feeds import ROUTES
+
 
 async def accept(request: Request) -> Response:
     await request.body()
     return JSONResponse({"status": "queued"}, status_code=202)
 
 
-app = Starlette(routes=[Route("/webhooks/callr", accept, methods=["POST"])])
+app = Starlette(routes=[Route(r.path, accept, methods=["POST"]) for r in ROUTES])  # every webhook path

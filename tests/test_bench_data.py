@@ -4,18 +4,25 @@ normalization would hit and the bench would flatter the workers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
+import redis
+from starlette.testclient import TestClient
 
 from bench.lifelike import RING_S, TALK_S, lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, lifelike_vobiz
-from bench.payloads import body
+from bench.payloads import ENV, FEEDS, body, delivery, write_requests
+from receiver.app import create_app
 from tests.fakes.kazoo_api import kazoo_row
 from tests.fakes.sinch_files import voice_line
 from tests.fakes.vendor_api import v1_cdr, v2_call
 from tests.fakes.vobiz_api import vobiz_cdr
 from tests.golden import convert_payload
-from workers.settings import Account
+from tests.receiver.helpers import queued
+from workers.bodies import decode
+from workers.settings import Account, Settings
 from workers.vendors.sinch._layout import LAYOUTS
 
 ACCOUNT = Account(vendor="callr", id="bench", currency="EUR", region="FR")
@@ -71,3 +78,42 @@ def test_vobiz_kazoo_and_sinch_rows_have_their_own_party() -> None:
     rows = [dict(zip(LAYOUTS["pstn_terminated"], line.split(";"), strict=True)) for line in lines]
     payloads = [{"type": "pstn_terminated", "row": row, "file": "voice.csv", "line": n} for n, row in enumerate(rows)]
     _check_parties(_calls("sinch.files", payloads, Account(vendor="sinch", id="bench", currency="EUR", region="SE")))
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_webhooks_of_every_feed_are_signed_and_queued(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    """What wrk sends (``bench/payloads.py``): every push feed in turn, each delivery authentic,
+    valid and new, through the real receiver configured as ``make bench`` configures it."""
+    deliveries = [delivery(n, _now()) for n in range(2 * len(FEEDS))]
+    with TestClient(create_app(make_settings(**ENV))) as client:
+        answers = [client.post(target, content=raw, headers={"content-type": content_type, **dict(headers)})
+                   for target, content_type, headers, raw in deliveries]  # fmt: skip
+    assert [a.json()["status"] for a in answers] == ["queued"] * 2 * len(FEEDS)
+    assert sorted(e.feed for e in queued(redis_client)) == sorted([feed for feed, *_ in FEEDS] * 2)
+
+
+def test_webhooks_of_every_feed_have_their_own_party_and_end() -> None:
+    accounts = {"callr": ACCOUNT, "vobiz": Account(vendor="vobiz", id="bench", currency="INR", region="IN"),
+                "sinch": Account(vendor="sinch", id="bench", currency="EUR", region="SE"),
+                "kazoo": Account(vendor="kazoo", id="bench", currency="USD", region="US")}  # fmt: skip
+    for i, (feed, *_) in enumerate(FEEDS):
+        deliveries = [delivery(n, _now()) for n in range(i, 40 * len(FEEDS), len(FEEDS))]
+        calls = [convert_payload(feed, decode(raw, ct), accounts[feed.split(".")[0]]) for _, ct, _, raw in deliveries]
+        _check_parties(calls)
+        assert len({c["call_id"] for c in calls}) == len({c["ended_at"] for c in calls}) == len(calls), feed
+
+
+def test_request_lines_carry_each_delivery(tmp_path: Path) -> None:
+    """One line a delivery for signed.lua: target, content type, header pairs, body; tab-separated."""
+    at = datetime.now(UTC)
+    lines = write_requests(tmp_path / "requests.txt", 5, len(FEEDS), signed_at=at).read_bytes().splitlines()
+    for n, line in enumerate(lines, start=5):
+        target, content_type, headers, raw = delivery(n, at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        *fields, sent = line.split(b"\t")
+        assert [f.decode() for f in fields] == [target, content_type, *(x for pair in headers for x in pair)]
+        assert sent == raw

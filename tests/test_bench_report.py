@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import table, trend
+from bench.report import accepted_rps, answers, table, trend
 
 
 def test_trend_is_the_second_halfs_slope() -> None:
@@ -48,3 +48,15 @@ def test_table_shows_only_the_phases_that_ran() -> None:
     assert (
         "CPU per CDR, receiver / workers" in measured and "150 us / 110 us  Redis 20 us, PostgreSQL 40 us" in measured
     )
+
+
+def test_answers_are_counted_by_their_own_status() -> None:
+    """Kazoo's queued is a 200, as a duplicate is: the ledger and the accepted rate read the answer's
+    "status"; a 401 is neither. Runs from before (statuses only, Callr only) read 202 and 200."""
+    run = {"requests": 10, "duration_us": 2_000_000, "statuses": {"202": 6, "200": 3, "401": 1},
+           "outcomes": {"queued": 7, "duplicate": 2, "other": 1}}  # fmt: skip
+    assert answers(run) == (7, 2, 1) and accepted_rps(run) == 3.5
+    assert answers({"requests": 10, "duration_us": 1, "statuses": {"202": 6, "200": 3, "401": 1}}) == (6, 3, 1)
+    head = {"when": "2026-12-03T00:00:00+00:00", "cores": 2, "seconds": 10, "workers": 2}
+    e2e = {**_e2e([0, 0]), "offered": {**run, "rps": 5.0}, "stored_total": 7}
+    assert "sent 10 = queued 7 + dup 2 + rejected 1" in table({**head, "e2e": e2e})

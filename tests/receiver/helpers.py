@@ -103,10 +103,17 @@ def sinch_headers(
 
 
 def sign(
-    path: str, body: bytes, *, content_type: str = JSON, secret: str | None = None, nonce: str | None = None
+    path: str,
+    body: bytes,
+    *,
+    content_type: str = JSON,
+    secret: str | None = None,
+    nonce: str | None = None,
+    timestamp: str | None = None,
 ) -> tuple[str, list[tuple[str, str]]]:
     """A credential for the route the way its vendor makes one, keyed by ``secret`` (default: the
-    tests' configured one): (the URL to call, the headers to add besides Content-Type)."""
+    tests' configured one): (the URL to call, the headers to add besides Content-Type). Sinch
+    signs ``timestamp``, by default now."""
     if path == "/webhooks/callr":
         return path, [("x-callr-hmacsignature", callr_signature(body, secret or CALLR_SECRET))]
     if path == "/webhooks/callr-actions":
@@ -118,7 +125,7 @@ def sign(
         headers = vobiz_v3_headers(fresh, token=secret or VOBIZ_TOKEN)
         return path, [(k, v) for k, v in headers.items() if k != "content-type"]
     if path == "/webhooks/sinch":
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         signature = sinch_signature(body, timestamp=stamp, path=path, content_type=content_type,
                                     secret=secret or SINCH_SECRET)  # fmt: skip
         return path, [("x-timestamp", stamp), ("authorization", f"Application {SINCH_KEY}:{signature}")]
