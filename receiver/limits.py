@@ -1,8 +1,8 @@
 """Fixed-window limits counted in Redis, so they hold across processes and receivers.
 
 ``WindowCounter.hit`` is one ``INCR`` (+ ``EXPIRE``) per call, but every call waiting at the same
-moment goes to Redis in one pipeline (as the acceptor batches its work), so a burst costs one round
-trip per batch. A key over its limit is then refused from this process's memory until the window
+moment goes to Redis in one pipeline (``receiver.pipelined``), so a burst costs one round trip per
+batch. A key over its limit is then refused from this process's memory until the window
 ends: a flood costs no Redis work at all. Without Redis the counts are kept in this process, so a
 limit still holds per process. Windows are aligned on the wall clock (``time // window``), the
 same for every process; a client can get up to twice the limit across a window boundary.
@@ -10,7 +10,6 @@ same for every process; a client can get up to twice the limit across a window b
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import redis
 import redis.asyncio as aioredis
 
 from receiver.errors import RateLimited
+from receiver.pipelined import Pipelined
 from workers.logs import get_logger
 
 log = get_logger("cdr_ingest.receiver")
@@ -27,12 +27,10 @@ MAX_BLOCKED = 100_000  # remembered refusals per process; expired ones are dropp
 
 class WindowCounter:
     def __init__(self, client: aioredis.Redis, name: str, window_s: int, clock: Callable[[], float] = time.time):
-        self._client = client
+        self._redis = Pipelined(client)
         self._prefix = f"cdr-ingest:{name}"
         self.window_s = window_s
         self._clock = clock
-        self._pending: list[tuple[str, asyncio.Future[int]]] = []
-        self._flusher: asyncio.Task[None] | None = None
         self._local: dict[str, int] = {}  # counts while Redis is away; keys carry their window
         self._redis_ok = True
 
@@ -40,30 +38,16 @@ class WindowCounter:
         """(the key's count in the current window including this hit, seconds until the window ends)."""
         now = self._clock()
         index = int(now // self.window_s)
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((f"{self._prefix}:{index}:{key}", future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future, (index + 1) * self.window_s - now
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for key, _ in batch:
-                        pipe.incr(key)
-                        pipe.expire(key, self.window_s + 1)
-                    counts = [int(c) for c in (await pipe.execute())[::2]]
-                self._redis_ok = True
-            except (redis.RedisError, OSError) as e:
-                if self._redis_ok:
-                    log.warning("limits.redis_down", counter=self._prefix, error=str(e), action="counting per process")
-                self._redis_ok = False
-                counts = [self._count_locally(key) for key, _ in batch]
-            for (_, future), count in zip(batch, counts, strict=True):
-                if not future.done():
-                    future.set_result(count)
+        counted = f"{self._prefix}:{index}:{key}"
+        try:
+            count, _ = await self._redis.run(("INCR", counted), ("EXPIRE", counted, self.window_s + 1))
+            self._redis_ok = True
+        except (redis.RedisError, OSError) as e:
+            if self._redis_ok:
+                log.warning("limits.redis_down", counter=self._prefix, error=str(e), action="counting per process")
+            self._redis_ok = False
+            count = self._count_locally(counted)
+        return int(count), (index + 1) * self.window_s - now
 
     def _count_locally(self, key: str) -> int:
         if len(self._local) > MAX_BLOCKED:
