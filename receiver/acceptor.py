@@ -33,16 +33,18 @@ log = get_logger("cdr_ingest.receiver")
 Enqueue = Callable[[Sequence[Envelope]], object]
 
 
-Push = Callable[[Sequence[Envelope], Sequence[str | None]], list[bool]]
-AsyncPush = Callable[[Sequence[Envelope], Sequence[str | None]], Awaitable[list[bool]]]
+Keys = Sequence[str | None]
+Push = Callable[[Sequence[Envelope], Keys, Keys | None], list[str]]
+AsyncPush = Callable[[Sequence[Envelope], Keys, Keys | None], Awaitable[list[str]]]
 
 
 class DurableSink:
     """Redis first, the spool when Redis fails.
 
     ``push_async`` appends a batch to the Redis inbox from the event loop, applying the dedupe
-    window in the same round trip (``workers.inbox.Inbox.push_async``), and says which envelopes
-    were new; ``push`` is its blocking twin, used to drain the spool from a thread.
+    window and claiming the nonces in the same round trip (``workers.inbox.Inbox.push_async``),
+    and says what became of each envelope; ``push`` is its blocking twin, used to drain the spool
+    from a thread.
     """
 
     def __init__(self, push_async: AsyncPush, spool: Spool, ping: Callable[[], bool], push: Push) -> None:
@@ -53,27 +55,33 @@ class DurableSink:
         self._lock = threading.Lock()
         self.redis_ok = True
 
-    async def store(self, envelopes: Sequence[Envelope], keys: Sequence[str | None] | None = None) -> list[str]:
-        """Per envelope: "queued", "duplicate" (its dedupe key was seen) or "spooled", once durable.
+    async def store(
+        self, envelopes: Sequence[Envelope], keys: Keys | None = None, nonces: Keys | None = None
+    ) -> list[str]:
+        """Per envelope, once durable: "queued", "duplicate" (its dedupe key was seen), "replay"
+        (its nonce was) or "spooled"; "unchecked" for one with a nonce while Redis is down (the
+        nonce cannot be checked, so it is not kept: the vendor retries).
 
         Raises ``TransientError`` when neither Redis nor the spool can take them.
         """
         wanted = list(keys) if keys is not None else [None] * len(envelopes)
+        claims = list(nonces) if nonces is not None else [None] * len(envelopes)
         if self.redis_ok:
             try:
-                fresh = await self._push_async(envelopes, wanted)
-                return ["queued" if f else "duplicate" for f in fresh]
+                return await self._push_async(envelopes, wanted, claims)
             except (TransientError, redis.RedisError, OSError) as e:
                 self.redis_ok = False
                 log.error("ingest.redis_down", error=str(e), action="spooling")
         # Without Redis there is no dedupe window: everything is kept; the store upsert absorbs repeats.
-        await asyncio.to_thread(self.spool.append, envelopes)  # fsync blocks: off the event loop
-        return ["spooled"] * len(envelopes)
+        kept = [e for e, nonce in zip(envelopes, claims, strict=True) if nonce is None]
+        if kept:
+            await asyncio.to_thread(self.spool.append, kept)  # fsync blocks: off the event loop
+        return ["spooled" if nonce is None else "unchecked" for nonce in claims]
 
     def _enqueue(self, envelopes: Sequence[Envelope]) -> None:
         """The spool's way back into Redis: the inbox, without the dedupe window."""
         try:
-            self._push(envelopes, [None] * len(envelopes))
+            self._push(envelopes, [None] * len(envelopes), None)
         except (redis.RedisError, OSError) as e:
             raise TransientError(f"Redis refused the spooled envelopes: {e}") from e
 
@@ -100,7 +108,7 @@ class Acceptor:
         self.sink = sink
         self._max_batch = max_batch
         self._recover_every_s = recover_every_s
-        self._pending: list[tuple[Envelope, str | None, asyncio.Future[str]]] = []
+        self._pending: list[tuple[Envelope, str | None, str | None, asyncio.Future[str]]] = []
         self._wakeup = asyncio.Event()
         self._flushers = flushers
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-recovery")
@@ -113,13 +121,15 @@ class Acceptor:
         self._tasks = [asyncio.create_task(self._flush_forever()) for _ in range(self._flushers)]
         self._tasks.append(asyncio.create_task(self._recover_forever()))
 
-    async def accept(self, envelope: Envelope, dedupe_key: str | None = None) -> str:
-        """ "queued" or "spooled" once the envelope is durable, "duplicate" when ``dedupe_key`` was
-        seen within the window; raise ``TransientError`` if it cannot be made durable."""
+    async def accept(self, envelope: Envelope, dedupe_key: str | None = None, nonce_key: str | None = None) -> str:
+        """What ``DurableSink.store`` made of the envelope: "queued" or "spooled" once durable,
+        "duplicate" when ``dedupe_key`` was seen within the window, "replay" when ``nonce_key`` was
+        claimed before, "unchecked" when it could not be; ``TransientError`` if it cannot be made
+        durable."""
         if self._closing:
             raise TransientError("receiver is shutting down")
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._pending.append((envelope, dedupe_key, future))
+        self._pending.append((envelope, dedupe_key, nonce_key, future))
         self._wakeup.set()
         return await future
 
@@ -134,15 +144,16 @@ class Acceptor:
                 continue
             self._inflight += 1
             try:
-                outcomes = await self.sink.store([e for e, _, _ in batch], [k for _, k, _ in batch])
+                outcomes = await self.sink.store([e for e, *_ in batch], [k for _, k, _, _ in batch],
+                                                 [n for _, _, n, _ in batch])  # fmt: skip
             except Exception as e:  # every waiting request must get an answer
                 error = e if isinstance(e, TransientError) else TransientError(f"could not store the delivery: {e}")
                 log.error("ingest.not_durable", envelopes=len(batch), error=str(e))
-                for _, _, future in batch:
+                for *_, future in batch:
                     if not future.done():
                         future.set_exception(error)
             else:
-                for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                for (*_, future), outcome in zip(batch, outcomes, strict=True):
                     if not future.done():
                         future.set_result(outcome)
             finally:

@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> Starlette:
         window_s=settings.dedupe_window_s,
         job_timeout_s=settings.job_timeout_s,
         async_connection=async_redis,
+        nonce_window_s=settings.nonce_window_s,
     )
 
     def ping() -> bool:

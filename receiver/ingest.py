@@ -3,9 +3,10 @@
 Order matters: route enabled (404) → client address allowed for some account (403) → not locked
 out after failed authentications, nor over ``RATE_LIMIT`` (429) → content type (415) → body within
 the limit (413) and the deadline (408) → authentication over the raw bytes (401; counted, and 429
-once the address is past ``AUTH_FAILURE_LIMIT``) → a replayed nonce (401) → decode and the feed's own
-``parse`` (400/422) → ignored events (200) → durable enqueue with the dedupe window checked in
-the same batch (the route's accepted status: 202, 200 for Kazoo; 200 duplicate; or 503).
+once the address is past ``AUTH_FAILURE_LIMIT``) → decode and the feed's own ``parse`` (400/422)
+→ ignored events (200) → durable enqueue with the dedupe window checked and the nonce claimed in
+the same batch (the route's accepted status: 202, 200 for Kazoo; 200 duplicate; 401 a replayed
+nonce; or 503).
 A payload that authenticates but is not a CDR is still enqueued, so the worker quarantines it.
 
 The endpoint is a raw ASGI app (``receiver.app`` calls it before Starlette's middleware and router
@@ -31,11 +32,11 @@ from receiver.dedupe import dedupe_key
 from receiver.errors import SourceDisabled, UnsupportedMediaType, error_parts
 from receiver.feeds import Route
 from receiver.gate import Gate
-from receiver.nonces import Nonces
+from receiver.nonces import Nonces, replayed
 from workers import metrics
 from workers.bodies import decode, media_type
 from workers.envelope import Envelope, kept_headers
-from workers.errors import AuthError, CdrIngestError, PayloadError, TransientError
+from workers.errors import AuthError, PayloadError, TransientError
 from workers.logs import get_logger
 from workers.settings import Account, Settings
 from workers.vendors import Ignored, get_feed
@@ -90,7 +91,8 @@ class IngestEndpoint:
     async def _authenticated(
         self, scope: Scope, receive: Receive, headers: dict[str, str], client: Address | None
     ) -> tuple[Account, Envelope, str | None]:
-        """The account, the envelope, and the nonce claimed for this request (if its route has one)."""
+        """The account, the envelope, and the key of the request's nonce (if its route has one),
+        claimed when the envelope is enqueued."""
         if not self.accounts:
             raise SourceDisabled(f"source {self.route.feed} is not configured")
         # Only the accounts whose allowlist admits the caller may authenticate it.
@@ -115,7 +117,6 @@ class IngestEndpoint:
         )
         try:
             account = self.route.check(signed, accounts, self.route.purpose)
-            nonce = await self._claim_nonce(signed, account)
         except AuthError:
             await self.ctx.gate.count_failure(client)  # 429 instead, past the failure limit
             raise
@@ -127,13 +128,9 @@ class IngestEndpoint:
             content_type=content_type,
             headers=kept_headers(signed.headers),
         )
-        return account, envelope, nonce
-
-    async def _claim_nonce(self, signed: SignedRequest, account: Account) -> str | None:
-        value = self.route.replay_key(signed) if self.route.replay_key else None
-        if value is None or self.ctx.nonces is None:
-            return None
-        return await self.ctx.nonces.claim(self.route.feed, account.id, value)
+        nonce = self.route.replay_key(signed) if self.route.replay_key else None
+        key = self.ctx.nonces.key(self.route.feed, account.id, nonce) if self.ctx.nonces else None
+        return account, envelope, key
 
     async def _handle(
         self, scope: Scope, receive: Receive, headers: dict[str, str], client: Address | None
@@ -141,24 +138,25 @@ class IngestEndpoint:
         """The outcome ("queued", "duplicate", "ignored"), and the status and JSON body telling the vendor."""
         account, envelope, nonce = await self._authenticated(scope, receive, headers, client)
         try:
-            return await self._accept(account, envelope)
-        except TransientError:
-            if nonce is not None and self.ctx.nonces is not None:
-                await self.ctx.nonces.release(nonce)  # the vendor's retry is not a replay
+            return await self._accept(account, envelope, nonce)
+        except AuthError:  # a replayed nonce
+            await self.ctx.gate.count_failure(client)
             raise
 
-    async def _accept(self, account: Account, envelope: Envelope) -> tuple[str, int, dict[str, str]]:
+    async def _accept(self, account: Account, envelope: Envelope, nonce: str | None) -> tuple[str, int, dict[str, str]]:
         feed_name = self.route.feed
         try:
             record = self.feed.parse(decode(envelope.body, envelope.content_type))
         except PayloadError:
-            await self._keep_for_quarantine(envelope)
+            await self._keep_for_quarantine(envelope, nonce)
             raise
         if isinstance(record, Ignored):
+            if nonce is not None and self.ctx.nonces is not None:
+                await self.ctx.nonces.claim(nonce)  # not enqueued, so claimed on its own
             log.info("ingest.ignored", feed=feed_name, account=account.id, reason=record.reason)
             return "ignored", 200, {"status": "ignored", "reason": record.reason}
         key = dedupe_key(feed_name, account.id, record.delivery_id or record.call_id)
-        outcome = await self.ctx.acceptor.accept(envelope, key)
+        outcome = _checked(await self.ctx.acceptor.accept(envelope, key, nonce))
         if outcome == "duplicate":
             log.info("ingest.duplicate", feed=feed_name, account=account.id, call_id=record.call_id)
             return "duplicate", 200, {"status": "duplicate"}
@@ -172,8 +170,22 @@ class IngestEndpoint:
         )
         return "queued", self.route.accepted_status, {"status": "queued", "ingest_id": envelope.ingest_id}
 
-    async def _keep_for_quarantine(self, envelope: Envelope) -> None:
+    async def _keep_for_quarantine(self, envelope: Envelope, nonce: str | None) -> None:
+        """Enqueue a payload that fails parsing, for the worker to quarantine; a replay of it is
+        refused as a replay (401), and one whose nonce cannot be checked is not kept (503)."""
         try:
-            await self.ctx.acceptor.accept(envelope)
-        except CdrIngestError as e:
+            _checked(await self.ctx.acceptor.accept(envelope, None, nonce))
+        except TransientError as e:
+            if nonce is not None:
+                raise
             log.error("ingest.quarantine_lost", feed=self.route.feed, ingest_id=envelope.ingest_id, error=str(e))
+
+
+def _checked(outcome: str) -> str:
+    """The acceptor's outcome, unless it refuses the delivery: a replayed nonce (401), or one that
+    could not be checked while Redis is down (503: the vendor retries)."""
+    if outcome == "replay":
+        raise replayed()
+    if outcome == "unchecked":
+        raise TransientError("Redis is unavailable, so the request's nonce cannot be checked: retry later")
+    return outcome

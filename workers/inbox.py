@@ -1,9 +1,9 @@
 """The inbox: how pushed deliveries reach the workers in big batches whatever the request rate.
 
 The receiver appends each batch of envelopes to a Redis list in ONE round trip (a Lua script that
-also applies the dedupe window), and enqueues an RQ ``drain`` job only when none is pending. A
-drain job atomically moves up to ``CHUNK`` envelopes from the inbox to a list named after the job
-(``processing:<job id>``), asks for a follow-up job while the inbox still holds more (so every
+also applies the dedupe window and claims the Vobiz nonces), and enqueues an RQ ``drain`` job only
+when none is pending. A drain job atomically moves up to ``CHUNK`` envelopes from the inbox to a
+list named after the job (``processing:<job id>``), asks for a follow-up job while the inbox still holds more (so every
 free worker helps), ingests the chunk, then deletes its list. RQ's per-job cost (a dozen Redis
 round trips) is thus paid once per chunk, not once per request.
 
@@ -25,7 +25,7 @@ the head of the inbox by the workers' maintenance, which finds the lists in a se
 unregisters it).
 The store upsert is idempotent, so a chunk ingested twice changes nothing.
 
-Not for Redis Cluster: the script touches dedupe keys it does not declare.
+Not for Redis Cluster: the script touches dedupe and nonce keys it does not declare.
 """
 
 from __future__ import annotations
@@ -46,22 +46,27 @@ CHUNK = 500
 DRAIN_JOB = "workers.jobs.drain"
 PENDING_TTL_S = 30  # a lost "drain pending" mark only delays draining this long
 
-# KEYS: inbox, pending mark. ARGV: window_s, then (dedupe key or "", envelope) pairs.
-# Returns {1 if a drain job must be enqueued else 0, fresh flag per envelope...}.
+# KEYS: inbox, pending mark. ARGV: window_s, nonce_window_s, then (dedupe key or "", nonce key or
+# "", envelope) triples. Returns {1 if a drain job must be enqueued else 0, outcome per envelope...}:
+# 1 appended, 0 a duplicate (its dedupe key was set), 2 a replay (its nonce key was set: nothing
+# else is done for it). A nonce is claimed in the same step as its delivery is made durable.
 _PUSH = """
 local window = tonumber(ARGV[1])
+local nonce_window = tonumber(ARGV[2])
 local result = {0}
 local pushed = 0
-for i = 2, #ARGV, 2 do
-  local fresh = 1
-  if ARGV[i] ~= '' and window > 0 then
-    if not redis.call('SET', ARGV[i], '1', 'NX', 'EX', window) then fresh = 0 end
+for i = 3, #ARGV, 3 do
+  local outcome = 1
+  if ARGV[i + 1] ~= '' and not redis.call('SET', ARGV[i + 1], '1', 'NX', 'EX', nonce_window) then
+    outcome = 2
+  elseif ARGV[i] ~= '' and window > 0 then
+    if not redis.call('SET', ARGV[i], '1', 'NX', 'EX', window) then outcome = 0 end
   end
-  if fresh == 1 then
-    redis.call('RPUSH', KEYS[1], ARGV[i + 1])
+  if outcome == 1 then
+    redis.call('RPUSH', KEYS[1], ARGV[i + 2])
     pushed = pushed + 1
   end
-  result[#result + 1] = fresh
+  result[#result + 1] = outcome
 end
 if pushed > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', PENDING_TTL) then
   result[1] = 1
@@ -117,9 +122,17 @@ def processing_lists_key(queue_name: str) -> str:
 PUSH_SCRIPT = _PUSH.replace("PENDING_TTL", str(PENDING_TTL_S))
 
 
+QUEUED, DUPLICATE, REPLAY = "queued", "duplicate", "replay"
+_OUTCOMES = {0: DUPLICATE, 1: QUEUED, 2: REPLAY}
+Keys = Sequence[str | None]
+
+
 class Inbox:
     """Appends batches to the inbox: ``push`` (blocking) for the spool's drain and tools,
-    ``push_async`` for the receiver's event loop (no thread hop on the hot path)."""
+    ``push_async`` for the receiver's event loop (no thread hop on the hot path).
+
+    Each envelope may carry a dedupe key (seen within ``window_s``: a duplicate, not appended) and
+    a nonce key (claimed for ``nonce_window_s``; already claimed: a replay, not appended)."""
 
     def __init__(
         self,
@@ -129,38 +142,44 @@ class Inbox:
         window_s: int,
         job_timeout_s: int,
         async_connection: aioredis.Redis | None = None,
+        nonce_window_s: int = 0,
     ) -> None:
         self._queue = queue
         self._window_s = window_s
+        self._nonce_window_s = nonce_window_s
         self._job_timeout_s = job_timeout_s
         self._script = connection.register_script(PUSH_SCRIPT)
         self._async_script = async_connection.register_script(PUSH_SCRIPT) if async_connection else None
 
-    def _call(self, envelopes: Sequence[Envelope], dedupe_keys: Sequence[str | None]) -> dict[str, Any]:
-        args: list[Any] = [self._window_s]
-        for envelope, key in zip(envelopes, dedupe_keys, strict=True):
-            args += [key or "", orjson.dumps(envelope.to_dict())]
+    def _call(self, envelopes: Sequence[Envelope], dedupe_keys: Keys, nonce_keys: Keys | None) -> dict[str, Any]:
+        args: list[Any] = [self._window_s, self._nonce_window_s]
+        nonces = nonce_keys if nonce_keys is not None else [None] * len(envelopes)
+        for envelope, key, nonce in zip(envelopes, dedupe_keys, nonces, strict=True):
+            args += [key or "", nonce or "", orjson.dumps(envelope.to_dict())]
         return {"keys": [inbox_key(self._queue.name), pending_key(self._queue.name)], "args": args}
 
-    def push(self, envelopes: Sequence[Envelope], dedupe_keys: Sequence[str | None]) -> list[bool]:
-        """Append the envelopes not seen within the dedupe window; True per envelope appended.
+    def push(self, envelopes: Sequence[Envelope], dedupe_keys: Keys, nonce_keys: Keys | None = None) -> list[str]:
+        """Append the envelopes neither seen within the dedupe window nor replayed; per envelope
+        ``QUEUED``, ``DUPLICATE`` or ``REPLAY``.
 
         Raises ``redis.RedisError`` when Redis cannot take them (nothing claimed is then kept:
         a script either runs whole or not at all).
         """
-        answer = self._script(**self._call(envelopes, dedupe_keys))
+        answer = self._script(**self._call(envelopes, dedupe_keys, nonce_keys))
         if answer[0]:
             schedule_drain(self._queue, self._job_timeout_s)
-        return [bool(flag) for flag in answer[1:]]
+        return [_OUTCOMES[int(code)] for code in answer[1:]]
 
-    async def push_async(self, envelopes: Sequence[Envelope], dedupe_keys: Sequence[str | None]) -> list[bool]:
+    async def push_async(
+        self, envelopes: Sequence[Envelope], dedupe_keys: Keys, nonce_keys: Keys | None = None
+    ) -> list[str]:
         """``push`` on the event loop; only the rare drain-job enqueue (rq is blocking) uses a thread."""
         if self._async_script is None:
             raise RuntimeError("Inbox was made without an async connection")
-        answer = await self._async_script(**self._call(envelopes, dedupe_keys))
+        answer = await self._async_script(**self._call(envelopes, dedupe_keys, nonce_keys))
         if answer[0]:
             await asyncio.to_thread(schedule_drain, self._queue, self._job_timeout_s)
-        return [bool(flag) for flag in answer[1:]]
+        return [_OUTCOMES[int(code)] for code in answer[1:]]
 
 
 def schedule_drain(queue: Queue, job_timeout_s: int) -> None:

@@ -1,5 +1,6 @@
-"""The inbox push on real Redis: the dedupe window applied in the same round trip, one drain job
-scheduled per burst, and a batch that cannot be pushed spooled whole."""
+"""The inbox push on real Redis: the dedupe window applied and the nonces claimed in the same round
+trip, one drain job scheduled per burst, and a batch that cannot be pushed spooled whole (but for
+the envelopes with a nonce, which cannot be checked)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from receiver.acceptor import DurableSink
+from receiver.acceptor import DurableSink, Keys
 from receiver.dedupe import dedupe_key
 from receiver.spool import Spool
 from tests.receiver.helpers import queued
 from workers.envelope import Envelope
+from workers.inbox import DUPLICATE as D
+from workers.inbox import QUEUED as Q
+from workers.inbox import REPLAY as R
 from workers.inbox import Inbox, inbox_key, pending_key
 from workers.queue import ingest_queue
 
@@ -32,8 +36,8 @@ def inbox(redis_client: redis.Redis) -> Inbox:
 
 def test_claims_within_one_batch_and_across_batches(inbox: Inbox, redis_client: redis.Redis) -> None:
     """The first of two equal keys in a batch is new, the second a duplicate; None is never deduped."""
-    assert inbox.push([env(n) for n in range(5)], ["k1", "k2", "k1", None, None]) == [True, True, False, True, True]
-    assert inbox.push([env(5), env(6)], ["k2", "k3"]) == [False, True]
+    assert inbox.push([env(n) for n in range(5)], ["k1", "k2", "k1", None, None]) == [Q, Q, D, Q, Q]
+    assert inbox.push([env(5), env(6)], ["k2", "k3"]) == [D, Q]
     assert [e.ingest_id for e in queued(redis_client)] == ["i0", "i1", "i3", "i4", "i6"]
     assert 0 < redis_client.ttl("k1") <= 60
 
@@ -41,7 +45,7 @@ def test_claims_within_one_batch_and_across_batches(inbox: Inbox, redis_client: 
 def test_window_zero_disables(redis_client: redis.Redis) -> None:
     """DEDUPE_WINDOW_S=0 turns the window off: every delivery is new."""
     inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=0, job_timeout_s=30)
-    assert inbox.push([env(1), env(2)], ["k", "k"]) == [True, True]
+    assert inbox.push([env(1), env(2)], ["k", "k"]) == [Q, Q]
     assert redis_client.exists("k") == 0
 
 
@@ -62,7 +66,7 @@ def test_only_duplicates_schedule_nothing(inbox: Inbox, redis_client: redis.Redi
     inbox.push([env(1)], ["k"])
     redis_client.delete(pending_key("cdr-ingest"))
     ingest_queue(redis_client, "cdr-ingest").empty()
-    assert inbox.push([env(2)], ["k"]) == [False]
+    assert inbox.push([env(2)], ["k"]) == [D]
     assert ingest_queue(redis_client, "cdr-ingest").count == 0
 
 
@@ -79,16 +83,31 @@ def test_keys_are_per_feed_and_account() -> None:
 def test_batch_that_cannot_be_pushed_is_spooled_whole(tmp_path: Path) -> None:
     """If Redis refuses the push, every envelope of the batch goes to the spool and is answered spooled."""
 
-    def broken(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
+    def broken(envelopes: Sequence[Envelope], keys: Keys, nonces: Keys | None) -> list[str]:
         raise redis.ConnectionError("refused")
 
-    async def broken_async(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
-        return broken(envelopes, keys)
+    async def broken_async(envelopes: Sequence[Envelope], keys: Keys, nonces: Keys | None) -> list[str]:
+        return broken(envelopes, keys, nonces)
 
     sink = DurableSink(broken_async, Spool(tmp_path, 10**6), ping=lambda: False, push=broken)
     assert asyncio.run(sink.store([env(1), env(2)], ["k1", "k2"])) == ["spooled", "spooled"]
-    assert sink.spool.state().segments == 1
+    # A nonce cannot be checked without Redis: that envelope is not kept (503, the vendor retries).
+    assert asyncio.run(sink.store([env(3), env(4)], [None, None], [None, "n4"])) == ["spooled", "unchecked"]
+    spooled: list[Envelope] = []
+    sink.spool.drain(spooled.extend)
+    assert [e.ingest_id for e in spooled] == ["i1", "i2", "i3"]
     sink.spool.close()
+
+
+def test_nonces_claimed_with_the_push(redis_client: redis.Redis) -> None:
+    """A nonce claimed before is a replay, appended nowhere and claiming nothing else (its dedupe
+    key stays free); a fresh one is claimed for the nonce window, even for a duplicate delivery."""
+    inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30,
+                  nonce_window_s=600)  # fmt: skip
+    assert inbox.push([env(1), env(2), env(3)], ["k1", "k2", "k1"], ["n1", "n1", "n3"]) == [Q, R, D]
+    assert [e.ingest_id for e in queued(redis_client)] == ["i1"]
+    assert redis_client.exists("k2") == 0 and 0 < redis_client.ttl("n3") <= 600
+    assert inbox.push([env(4)], ["k2"], ["n3"]) == [R]
 
 
 def test_duplicates_are_answered_as_such(redis_client: redis.Redis, redis_url: str, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from receiver.feeds import ROUTES
 from receiver.gate import Gate
 from receiver.ingest import IngestContext, IngestEndpoint
 from receiver.nonces import Nonces
+from receiver.spool import Spool
 from tests.conftest import KAZOO_TOKEN, PAYLOADS, PUSH_ENV, VOBIZ_MAIN_TOKEN
 from tests.receiver.helpers import FORM, callr_headers, queued, sinch_headers, vobiz_headers, vobiz_v3_headers
 from workers.envelope import Envelope
@@ -105,10 +107,14 @@ def test_vobiz_callback_replayed_nonce_401(push: TestClient, redis_client: redis
     """A nonce seen before is refused, even with another body: V3 signs neither body nor time."""
     headers = vobiz_v3_headers("20000000000000000001")
     assert push.post("/webhooks/vobiz-callback", content=CALLBACK, headers=headers).status_code == 202
-    for body in (CALLBACK, CALLBACK.replace(b"BillDuration=42", b"BillDuration=4200")):
+    # The same nonce again, on the same body, another one, a body that is no CDR, an ignored event.
+    for body in (CALLBACK, CALLBACK.replace(b"BillDuration=42", b"BillDuration=4200"), b"Event=Hangup", RING):
         r = push.post("/webhooks/vobiz-callback", content=body, headers=headers)
         assert r.status_code == 401 and "replay" in r.json()["detail"]
     assert len(queued(redis_client)) == 1
+    ring = vobiz_v3_headers("20000000000000000002")
+    assert push.post("/webhooks/vobiz-callback", content=RING, headers=ring).json()["status"] == "ignored"
+    assert push.post("/webhooks/vobiz-callback", content=CALLBACK, headers=ring).status_code == 401
 
 
 def test_vobiz_callback_query_and_main_account(push: TestClient) -> None:
@@ -129,17 +135,22 @@ def test_vobiz_callback_needs_the_public_url(client_for: Callable[..., TestClien
     assert client.post("/webhooks/vobiz-callback", content=CALLBACK, headers=local).status_code == 202
 
 
-def test_vobiz_callback_redis_down_is_503(client_for: Callable[..., TestClient]) -> None:
-    """Without Redis the nonce cannot be checked: 503 (retry), never accepted unchecked."""
-    client = client_for(**PUSH_ENV, REDIS_URL="redis://127.0.0.1:1/0")
-    r = client.post("/webhooks/vobiz-callback", content=CALLBACK, headers=vobiz_v3_headers("50000000000000000001"))
-    assert r.status_code == 503
+def test_vobiz_callback_redis_down_is_503(client_for: Callable[..., TestClient], tmp_path: Path) -> None:
+    """Without Redis the nonce cannot be checked: 503 (retry), never accepted unchecked, so not
+    spooled either; a delivery without a nonce is spooled meanwhile."""
+    client = client_for(**PUSH_ENV, REDIS_URL="redis://127.0.0.1:1/0", SPOOL_DIR=str(tmp_path / "spool"))
+    for body in (CALLBACK, b"Event=Hangup", RING):
+        r = client.post("/webhooks/vobiz-callback", content=body, headers=vobiz_v3_headers("50000000000000000001"))
+        assert r.status_code == 503, body
+    assert Spool(tmp_path / "spool", 10**6).state().segments == 0
+    assert client.post("/webhooks/vobiz", content=TRUNK, headers=vobiz_headers(TRUNK)).status_code == 202
+    assert Spool(tmp_path / "spool", 10**6).state().segments == 1
 
 
 class _Refusing:
     """An acceptor whose Redis is gone: every accept fails as the real one does."""
 
-    async def accept(self, envelope: Envelope, dedupe_key: str | None = None) -> str:
+    async def accept(self, envelope: Envelope, dedupe_key: str | None = None, nonce_key: str | None = None) -> str:
         raise TransientError("neither Redis nor the spool can take it")
 
 

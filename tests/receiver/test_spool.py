@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from receiver.acceptor import DurableSink
+from receiver.acceptor import DurableSink, Keys
 from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.errors import TransientError
@@ -143,14 +143,14 @@ def test_sink_spools_while_redis_is_down_and_drains_when_back(tmp_path: Path) ->
     redis_up = {"value": False}
     queue = Sink()
 
-    def push(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
+    def push(envelopes: Sequence[Envelope], keys: Keys, nonces: Keys | None) -> list[str]:
         if not redis_up["value"]:
             raise TransientError("down")
         queue(envelopes)
-        return [True] * len(envelopes)
+        return ["queued"] * len(envelopes)
 
-    async def push_async(envelopes: Sequence[Envelope], keys: Sequence[str | None]) -> list[bool]:
-        return push(envelopes, keys)
+    async def push_async(envelopes: Sequence[Envelope], keys: Keys, nonces: Keys | None) -> list[str]:
+        return push(envelopes, keys, nonces)
 
     sink = DurableSink(push_async, Spool(tmp_path, 10**6), ping=lambda: redis_up["value"], push=push)
     assert asyncio.run(sink.store([env(1)])) == ["spooled"]
