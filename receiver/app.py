@@ -93,6 +93,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await acceptor.close()
+            await inbox.aclose()
             await async_redis.aclose()
             sync_redis.close()
             if reader is not None:

@@ -115,13 +115,36 @@ def test_duplicates_are_answered_as_such(redis_client: redis.Redis, redis_url: s
 
     async def both() -> tuple[list[str], list[str]]:
         async_client = aioredis.Redis.from_url(redis_url)
+        inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30,
+                      async_connection=async_client)  # fmt: skip
         try:
-            inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30,
-                          async_connection=async_client)  # fmt: skip
             sink = DurableSink(inbox.push_async, Spool(tmp_path, 10**6), ping=lambda: True, push=inbox.push)
             return await sink.store([env(1)], ["k1"]), await sink.store([env(2), env(3)], ["k1", "k3"])
         finally:
+            await inbox.aclose()
             await async_client.aclose()
 
     assert asyncio.run(both()) == (["queued"], ["duplicate", "queued"])
     assert [e.ingest_id for e in queued(redis_client)] == ["i1", "i3"]
+
+
+def test_the_receivers_push_survives_a_redis_that_lost_its_scripts(redis_client: redis.Redis, redis_url: str) -> None:
+    """``push_async`` calls the script by its hash on a connection of its own: after SCRIPT FLUSH
+    (a Redis restarted empty) it loads it again; after its connection dropped it opens another."""
+
+    async def pushes() -> list[list[str]]:
+        async_client = aioredis.Redis.from_url(redis_url)
+        inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30,
+                      async_connection=async_client)  # fmt: skip
+        try:
+            first = await inbox.push_async([env(1)], ["k1"])
+            redis_client.script_flush()
+            again = await inbox.push_async([env(2), env(3)], ["k2", "k1"])
+            await inbox.aclose()
+            return [first, again, await inbox.push_async([env(4)], [None])]
+        finally:
+            await inbox.aclose()
+            await async_client.aclose()
+
+    assert asyncio.run(pushes()) == [[Q], [Q, D], [Q]]
+    assert [e.ingest_id for e in queued(redis_client)] == ["i1", "i2", "i4"]
