@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 import orjson
 
@@ -72,17 +72,35 @@ def decode_form(body: bytes | str) -> Mapping[str, Any]:
     # Counting separators is C-fast; parse_qsl would build every pair of a form bomb first.
     if text.count("&") >= MAX_FORM_FIELDS:
         raise PayloadError(f"form has more than {MAX_FORM_FIELDS} fields", malformed=True)
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise PayloadError(f"body is not valid form data: {e}", malformed=True) from None
     result: dict[str, Any] = {}
-    for key, value in pairs:
+    for key, value in form_pairs(text):
         path = _key_path(key)
         if len(path) > MAX_DEPTH:
             raise PayloadError(f"form key nested deeper than {MAX_DEPTH} levels", malformed=True)
         _assign(result, path, value)
     return result
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True, strict_parsing=True)``, a plain split where a part
+    needs no decoding (most of a vendor's form). A Vobiz callback (18 fields) decoded in 17 µs with
+    ``parse_qsl``, 9 so (compiled; in the receiver, and again in the worker). An empty body has no
+    fields; a field without ``=`` is malformed, as ``parse_qsl`` says."""
+    if not text:
+        return []
+    pairs = []
+    for field in text.split("&"):
+        key, equals, value = field.partition("=")
+        if not equals:
+            raise PayloadError(f"body is not valid form data: bad query field: {field!r}", malformed=True)
+        pairs.append((_unquoted(key), _unquoted(value)))
+    return pairs
+
+
+def _unquoted(part: str) -> str:
+    if "%" in part:
+        return unquote(part.replace("+", " "))
+    return part.replace("+", " ") if "+" in part else part
 
 
 def _key_path(key: str) -> list[str]:

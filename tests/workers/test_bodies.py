@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import parse_qsl
 
-from workers.bodies import FORM, JSON, MAX_DEPTH, MAX_FORM_FIELDS, decode, media_type
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workers.bodies import FORM, JSON, MAX_DEPTH, MAX_FORM_FIELDS, decode, form_pairs, media_type
 from workers.errors import PayloadError
 
 
@@ -52,3 +56,17 @@ def test_form_limits() -> None:
         with pytest.raises(PayloadError, match=str(MAX_FORM_FIELDS) if "one" in bomb else "deeper") as info:
             decode(bomb, FORM)
         assert info.value.malformed
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab=&%+2F41e\u00e9[] ", max_size=40))
+def test_form_fields_split_as_parse_qsl_does(text: str) -> None:
+    """``form_pairs`` is ``parse_qsl`` (blank values kept, strict) on any text: the same pairs,
+    percent and plus decoding included, or malformed where it raises."""
+    try:
+        expected = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        with pytest.raises(PayloadError, match="bad query field"):
+            form_pairs(text)
+        return
+    assert form_pairs(text) == expected
