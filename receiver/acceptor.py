@@ -6,7 +6,8 @@ and stores it as one batch, on the event loop: one Redis round trip per batch ap
 inbox (``workers.inbox``), so under load Redis sees one call per batch instead of one per
 request, and under light load a batch holds one envelope and adds no delay. One flusher: a second
 one took the requests arriving during the first one's round trip as a batch of their own, and
-smaller batches cost ~7% of the receiver's throughput (``make bench``, receiver alone). Only the spool's
+smaller batches cost ~7% of the receiver's throughput (``make bench``, receiver alone). Under load
+it lets the loop turn a few times before taking a batch (``BUSY_YIELDS``), for the same reason. Only the spool's
 fsync and its drain run in threads (they block), and only while Redis is or was down.
 
 When Redis fails, batches go to the spool and a recovery task drains the spool back into Redis,
@@ -103,6 +104,16 @@ class DurableSink:
             return sent
 
 
+# After a batch of at least BUSY_BATCH, the flusher lets the event loop turn BUSY_YIELDS times before
+# taking the next one: the requests read meanwhile (and those already under way) join it. Measured
+# with make bench's requests, wrk at 64 connections, two uvicorn workers: batches ~14 -> ~23, the
+# receiver's CPU a request -7 to -13%, Redis's -10%, accepted req/s +4 to +8% (one worker: batches
+# ~28 -> ~54, CPU -10%); 6 or 10 turns did no better than 3. A lone request (the batch before it
+# small) is flushed at once, as before.
+BUSY_BATCH = 4
+BUSY_YIELDS = 3
+
+
 class Acceptor:
     def __init__(self, sink: DurableSink, *, max_batch: int = 500, flushers: int = 1, recover_every_s: float = 1.0):
         self.sink = sink
@@ -134,9 +145,14 @@ class Acceptor:
         return await future
 
     async def _flush_forever(self) -> None:
+        previous = 0
         while True:
             await self._wakeup.wait()
+            if previous >= BUSY_BATCH:
+                for _ in range(BUSY_YIELDS):  # busy: let the requests under way reach accept first
+                    await asyncio.sleep(0)
             batch = self._pending[: self._max_batch]
+            previous = len(batch)
             del self._pending[: self._max_batch]
             if not self._pending:
                 self._wakeup.clear()
