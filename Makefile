@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint bench bench-poller services clean
+.PHONY: install run test check lint bench bench-poller bench-forking services clean
 
 # The venv, then the hot worker modules compiled with mypyc (workers/native.py; a no-op when current).
 install: $(STAMP)
@@ -40,6 +40,10 @@ bench: install services
 # A real backfill (fake vendor API → poller → RQ → workers → PostgreSQL), BENCH_POLLER_ROWS rows per source.
 bench-poller: install services
 	$(BIN)/python -m bench.poller
+
+# RQ's forking worker against the non-forking one the workers run, on the same ingest jobs.
+bench-forking: install
+	$(BIN)/python -m bench.forking
 
 services:
 	scripts/ensure-services
