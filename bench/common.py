@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import redis
 
 from tests.e2e.stack import wait_until
-from tests.faults.servers import PostgresServer
+from tests.faults.servers import PostgresServer, RedisServer
 from workers.inbox import inbox_key
 from workers.queue import ingest_queue
 from workers.store import open_store
@@ -70,3 +73,19 @@ def queue_idle(r: redis.Redis, name: str) -> bool:
         and q.started_job_registry.count == 0
         and q.scheduled_job_registry.count == 0
     )
+
+
+def with_servers(body: Callable[[str, PostgresServer, Path], None], prefix: str = "cdr-bench-") -> None:
+    """``body(Redis URL, PostgreSQL server, a scratch directory)`` on a Redis and a PostgreSQL of
+    the benchmark's own, stopped and removed after."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    redis_server = RedisServer(tmp / "redis")
+    redis_server.start()
+    pg = PostgresServer()
+    pg.init()
+    pg.start()
+    try:
+        body(redis_server.url, pg, tmp)
+    finally:
+        redis_server.stop()
+        pg.destroy()

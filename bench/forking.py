@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +22,9 @@ import redis
 from rq import Queue, Worker
 from rq.job import Job
 
-from bench.common import fresh_db, log, stored
+from bench.common import fresh_db, log, stored, with_servers
 from bench.payloads import body
-from tests.faults.servers import PostgresServer, RedisServer
+from tests.faults.servers import PostgresServer
 from workers import jobs
 from workers.envelope import Envelope
 from workers.logs import configure_logging
@@ -92,25 +91,19 @@ def run(name: str, drain: Callable[[Settings, redis.Redis], None], env: dict[str
 
 def main() -> int:
     configure_logging(fmt="json", level="WARNING")
-    tmp = Path(tempfile.mkdtemp(prefix="cdr-bench-forking-"))
-    redis_server = RedisServer(tmp / "redis")
-    redis_server.start()
-    pg = PostgresServer()
-    pg.init()
-    pg.start()
     results: dict[str, list[dict[str, float]]] = {"simple": [], "forking": []}
-    try:
+
+    def runs(redis_url: str, pg: PostgresServer, tmp: Path) -> None:
         for i, (name, drain) in enumerate([("simple", simple), ("forking", forking)] * 3):
             database = fresh_db(pg, f"fork{i}")
-            env = {"REDIS_URL": redis_server.url, "DATABASE_URL": database, "CALLR_ACCOUNT_SID": "bench",
+            env = {"REDIS_URL": redis_url, "DATABASE_URL": database, "CALLR_ACCOUNT_SID": "bench",
                    "CALLR_WEBHOOK_SECRET": "bench", "SPOOL_DIR": str(tmp / "spool")}  # fmt: skip
             results[name].append(run(name, drain, env, first=(i + 1) * 10_000_000))
-    finally:
-        redis_server.stop()
-        pg.destroy()
+
+    with_servers(runs, prefix="cdr-bench-forking-")
     print(f"one worker, {JOBS} jobs of {ROWS} webhooks into PostgreSQL: rows/s (worker CPU µs a row)")
-    for name, runs in results.items():
-        print(f"{name:8s} " + ", ".join(f"{r['rows_per_s']:,.0f} ({r['cpu_us_per_row']:.0f})" for r in runs))
+    for name, measured in results.items():
+        print(f"{name:8s} " + ", ".join(f"{r['rows_per_s']:,.0f} ({r['cpu_us_per_row']:.0f})" for r in measured))
     return 0
 
 

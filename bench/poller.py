@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 import redis
 from rq import Worker
 
-from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled
+from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled, with_servers
 from bench.lifelike import lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, lifelike_vobiz
 from bench.procs import cpu_s
 from tests.e2e.stack import Stack, wait_until
@@ -31,7 +29,7 @@ from tests.fakes.serve import serve_in_thread
 from tests.fakes.sinch_files import APP_KEY, verification_line, voice_line
 from tests.fakes.vendor_api import FakeVendors, create_app, v1_cdr, v2_call
 from tests.fakes.vobiz_api import vobiz_cdr
-from tests.faults.servers import PostgresServer, RedisServer
+from tests.faults.servers import PostgresServer
 from workers.logs import configure_logging
 from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
@@ -133,20 +131,6 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
             "fake_api_cpu_us_per_row": round(fake_cpu / rows * 1e6)}  # fmt: skip
 
 
-def with_servers(body: Callable[[str, PostgresServer, Path], None]) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="cdr-bench-poller-"))
-    redis_server = RedisServer(tmp / "redis")
-    redis_server.start()
-    pg = PostgresServer()
-    pg.init()
-    pg.start()
-    try:
-        body(redis_server.url, pg, tmp)
-    finally:
-        redis_server.stop()
-        pg.destroy()
-
-
 def main() -> int:
     configure_logging(fmt="json", level="WARNING")
     _files.SETTLE_S = 0  # the bench writes its files just before reading them
@@ -164,7 +148,7 @@ def main() -> int:
                 result = run(source, env, tmp)
                 print(f"{source}: " + "  ".join(f"{k}={v}" for k, v in result.items()), flush=True)
 
-    with_servers(bench)
+    with_servers(bench, prefix="cdr-bench-poller-")
     return 0
 
 
