@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint bench bench-poller bench-forking services clean
+.PHONY: install run test check lint bench bench-poller bench-forking bench-receiver services clean
 
 # The venv, then the hot worker modules compiled with mypyc (workers/native.py; a no-op when current).
 install: $(STAMP)
@@ -44,6 +44,11 @@ bench-poller: install services
 # RQ's forking worker against the non-forking one the workers run, on the same ingest jobs.
 bench-forking: install
 	$(BIN)/python -m bench.forking
+
+# The receiver alone under wrk: CPU a request of the receiver, Redis and wrk, envelopes per push.
+bench-receiver: install
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(BIN)/python -m bench.receiver_cpu
 
 services:
 	scripts/ensure-services

@@ -113,11 +113,15 @@ def delivery(n: int, signed_at: str) -> tuple[str, str, list[tuple[str, str]], b
     return target, content_type, headers, raw
 
 
+def request_line(target: str, content_type: str, headers: list[tuple[str, str]], raw: bytes) -> bytes:
+    """One delivery as ``signed.lua`` reads it."""
+    fields = [target, content_type, *(x for pair in headers for x in pair)]
+    return "\t".join(fields).encode() + b"\t" + raw + b"\n"
+
+
 def write_requests(path: Path, start: int, count: int, signed_at: datetime | None = None) -> Path:
     stamp = (signed_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with open(path, "wb") as f:
         for n in range(start, start + count):
-            target, content_type, headers, raw = delivery(n, stamp)
-            fields = [target, content_type, *(x for pair in headers for x in pair)]
-            f.write("\t".join(fields).encode() + b"\t" + raw + b"\n")
+            f.write(request_line(*delivery(n, stamp)))
     return path

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from bench.lifelike import RING_S, TALK_S, lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, lifelike_vobiz
 from bench.payloads import ENV, FEEDS, body, delivery, write_requests
+from bench.receiver_cpu import requests_file
 from receiver.app import create_app
 from tests.fakes.kazoo_api import kazoo_row
 from tests.fakes.sinch_files import voice_line
@@ -117,3 +118,10 @@ def test_request_lines_carry_each_delivery(tmp_path: Path) -> None:
         *fields, sent = line.split(b"\t")
         assert [f.decode() for f in fields] == [target, content_type, *(x for pair in headers for x in pair)]
         assert sent == raw
+
+
+def test_the_receiver_bench_can_send_one_feed(tmp_path: Path) -> None:
+    """``BENCH_FEED=vobiz.callback make bench-receiver``: that route's deliveries only, each its own."""
+    lines = requests_file(tmp_path / "r.txt", "vobiz.callback", count=5).read_bytes().splitlines()
+    assert [line.split(b"\t", 1)[0] for line in lines] == [b"/webhooks/vobiz-callback"] * 5
+    assert len(set(lines)) == 5
