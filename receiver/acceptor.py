@@ -27,6 +27,7 @@ import redis
 from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.errors import TransientError
+from workers.inbox import Keys
 from workers.logs import get_logger
 
 log = get_logger("cdr_ingest.receiver")
@@ -34,7 +35,6 @@ log = get_logger("cdr_ingest.receiver")
 Enqueue = Callable[[Sequence[Envelope]], object]
 
 
-Keys = Sequence[str | None]
 Push = Callable[[Sequence[Envelope], Keys, Keys | None], list[str]]
 AsyncPush = Callable[[Sequence[Envelope], Keys, Keys | None], Awaitable[list[str]]]
 
@@ -158,18 +158,18 @@ class Acceptor:
                 self._wakeup.clear()
             if not batch:
                 continue
+            envelopes, keys, nonces, futures = zip(*batch, strict=True)
             self._inflight += 1
             try:
-                outcomes = await self.sink.store([e for e, *_ in batch], [k for _, k, _, _ in batch],
-                                                 [n for _, _, n, _ in batch])  # fmt: skip
+                outcomes = await self.sink.store(envelopes, keys, nonces)
             except Exception as e:  # every waiting request must get an answer
                 error = e if isinstance(e, TransientError) else TransientError(f"could not store the delivery: {e}")
                 log.error("ingest.not_durable", envelopes=len(batch), error=str(e))
-                for *_, future in batch:
+                for future in futures:
                     if not future.done():
                         future.set_exception(error)
             else:
-                for (*_, future), outcome in zip(batch, outcomes, strict=True):
+                for future, outcome in zip(futures, outcomes, strict=True):
                     if not future.done():
                         future.set_result(outcome)
             finally:

@@ -13,7 +13,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from receiver.acceptor import DurableSink, Keys
+from receiver.acceptor import DurableSink
 from receiver.dedupe import dedupe_key
 from receiver.spool import Spool
 from tests.receiver.helpers import queued
@@ -21,7 +21,7 @@ from workers.envelope import Envelope
 from workers.inbox import DUPLICATE as D
 from workers.inbox import QUEUED as Q
 from workers.inbox import REPLAY as R
-from workers.inbox import Inbox, inbox_key, pending_key
+from workers.inbox import Inbox, Keys, inbox_key, pending_key
 from workers.queue import ingest_queue
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from receiver.acceptor import DurableSink, Keys
+from receiver.acceptor import DurableSink
 from receiver.spool import Spool
 from workers.envelope import Envelope
 from workers.errors import TransientError
+from workers.inbox import Keys
 
 
 def env(n: int) -> Envelope:
