@@ -49,7 +49,8 @@ PENDING_TTL_S = 30  # a lost "drain pending" mark only delays draining this long
 # KEYS: inbox, pending mark. ARGV: window_s, nonce_window_s, then (dedupe key or "", nonce key or
 # "", envelope) triples. Returns {1 if a drain job must be enqueued else 0, outcome per envelope...}:
 # 1 appended, 0 a duplicate (its dedupe key was set), 2 a replay (its nonce key was set: nothing
-# else is done for it). A nonce is claimed in the same step as its delivery is made durable.
+# else is done for it). A nonce is claimed in the same step as its delivery is made durable. A
+# window of 0 turns its check off (nonce keys are then ignored, as dedupe keys are).
 _PUSH = """
 local window = tonumber(ARGV[1])
 local nonce_window = tonumber(ARGV[2])
@@ -57,7 +58,7 @@ local result = {0}
 local pushed = 0
 for i = 3, #ARGV, 3 do
   local outcome = 1
-  if ARGV[i + 1] ~= '' and not redis.call('SET', ARGV[i + 1], '1', 'NX', 'EX', nonce_window) then
+  if ARGV[i + 1] ~= '' and nonce_window > 0 and not redis.call('SET', ARGV[i + 1], '1', 'NX', 'EX', nonce_window) then
     outcome = 2
   elseif ARGV[i] ~= '' and window > 0 then
     if not redis.call('SET', ARGV[i], '1', 'NX', 'EX', window) then outcome = 0 end
@@ -127,6 +128,11 @@ _OUTCOMES = {0: DUPLICATE, 1: QUEUED, 2: REPLAY}
 Keys = Sequence[str | None]
 
 
+def _outcomes(answer: Sequence[Any]) -> list[str]:
+    """The push script's answer, past its drain flag, as an outcome per envelope."""
+    return [_OUTCOMES[int(code)] for code in answer[1:]]
+
+
 class Inbox:
     """Appends batches to the inbox: ``push`` (blocking) for the spool's drain and tools,
     ``push_async`` for the receiver's event loop (no thread hop on the hot path).
@@ -168,7 +174,7 @@ class Inbox:
         answer = self._script(**self._call(envelopes, dedupe_keys, nonce_keys))
         if answer[0]:
             schedule_drain(self._queue, self._job_timeout_s)
-        return [_OUTCOMES[int(code)] for code in answer[1:]]
+        return _outcomes(answer)
 
     async def push_async(
         self, envelopes: Sequence[Envelope], dedupe_keys: Keys, nonce_keys: Keys | None = None
@@ -179,7 +185,7 @@ class Inbox:
         answer = await self._async_script(**self._call(envelopes, dedupe_keys, nonce_keys))
         if answer[0]:
             await asyncio.to_thread(schedule_drain, self._queue, self._job_timeout_s)
-        return [_OUTCOMES[int(code)] for code in answer[1:]]
+        return _outcomes(answer)
 
     async def aclose(self) -> None:
         if self._async_script is not None:

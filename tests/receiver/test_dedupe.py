@@ -148,3 +148,11 @@ def test_the_receivers_push_survives_a_redis_that_lost_its_scripts(redis_client:
 
     assert asyncio.run(pushes()) == [[Q], [Q, D], [Q]]
     assert [e.ingest_id for e in queued(redis_client)] == ["i1", "i2", "i4"]
+
+
+def test_nonce_window_zero_checks_no_nonce(redis_client: redis.Redis) -> None:
+    """NONCE_WINDOW_S=0 turns the nonce check off, as DEDUPE_WINDOW_S=0 turns off the dedupe one:
+    nonce keys are ignored (no ``SET EX 0``, which Redis refuses, failing the whole batch)."""
+    inbox = Inbox(redis_client, ingest_queue(redis_client, "cdr-ingest"), window_s=60, job_timeout_s=30)
+    assert inbox.push([env(1), env(2)], [None, None], ["n", "n"]) == [Q, Q]
+    assert redis_client.exists("n") == 0
