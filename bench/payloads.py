@@ -119,9 +119,15 @@ def request_line(target: str, content_type: str, headers: list[tuple[str, str]],
     return "\t".join(fields).encode() + b"\t" + raw + b"\n"
 
 
-def write_requests(path: Path, start: int, count: int, signed_at: datetime | None = None) -> Path:
-    stamp = (signed_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def stamp(at: datetime) -> str:
+    """A Sinch ``x-timestamp``."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def write_requests(path: Path, start: int, count: int, signed_at: datetime | None = None, step: int = 1) -> Path:
+    """``count`` deliveries from ``start``, every ``step``-th (``len(FEEDS)``: one feed's only)."""
+    signed = stamp(signed_at or datetime.now(UTC))
     with open(path, "wb") as f:
-        for n in range(start, start + count):
-            f.write(request_line(*delivery(n, stamp)))
+        for n in range(start, start + count * step, step):
+            f.write(request_line(*delivery(n, signed)))
     return path

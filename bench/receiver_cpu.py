@@ -15,13 +15,12 @@ import os
 import resource
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
 
 from bench.common import log
-from bench.payloads import ENV, FEEDS, delivery, request_line
+from bench.payloads import ENV, FEEDS, write_requests
 from bench.procs import cpu_s, wrk
 from tests.e2e.stack import Stack
 from tests.faults.servers import RedisServer
@@ -35,13 +34,9 @@ REQUESTS = 300_000
 
 def requests_file(path: Path, feed: str | None, count: int = REQUESTS) -> Path:
     """``count`` deliveries of every feed in turn, or of ``feed`` only."""
-    signed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    names = [name for name, *_ in FEEDS]
-    first, step = (names.index(feed), len(FEEDS)) if feed else (0, 1)
-    with open(path, "wb") as f:
-        for n in range(first, first + count * step, step):
-            f.write(request_line(*delivery(n, signed_at)))
-    return path
+    if feed is None:
+        return write_requests(path, 0, count)
+    return write_requests(path, [name for name, *_ in FEEDS].index(feed), count, step=len(FEEDS))
 
 
 def _children_cpu_s() -> float:

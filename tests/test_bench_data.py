@@ -13,7 +13,7 @@ import redis
 from starlette.testclient import TestClient
 
 from bench.lifelike import RING_S, TALK_S, lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, lifelike_vobiz
-from bench.payloads import ENV, FEEDS, body, delivery, write_requests
+from bench.payloads import ENV, FEEDS, body, delivery, stamp, write_requests
 from bench.receiver_cpu import requests_file
 from receiver.app import create_app
 from tests.fakes.kazoo_api import kazoo_row
@@ -82,7 +82,7 @@ def test_vobiz_kazoo_and_sinch_rows_have_their_own_party() -> None:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return stamp(datetime.now(UTC))
 
 
 def test_webhooks_of_every_feed_are_signed_and_queued(
@@ -114,7 +114,7 @@ def test_request_lines_carry_each_delivery(tmp_path: Path) -> None:
     at = datetime.now(UTC)
     lines = write_requests(tmp_path / "requests.txt", 5, len(FEEDS), signed_at=at).read_bytes().splitlines()
     for n, line in enumerate(lines, start=5):
-        target, content_type, headers, raw = delivery(n, at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        target, content_type, headers, raw = delivery(n, stamp(at))
         *fields, sent = line.split(b"\t")
         assert [f.decode() for f in fields] == [target, content_type, *(x for pair in headers for x in pair)]
         assert sent == raw
