@@ -1,5 +1,5 @@
 """``make bench-forking``: RQ's forking worker against the non-forking one the workers run
-(``workers.worker.IngestWorker``, a ``SimpleWorker``), on the same jobs.
+(``workers.worker.run_worker``, a ``SimpleWorker``), on the same jobs.
 
 Its own Redis and PostgreSQL; ``BENCH_FORKING_JOBS`` (default 40) jobs of 500 lifelike Callr
 webhooks each (what a drain job takes from the inbox), drained by one worker in burst mode, each
@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -31,7 +32,7 @@ from workers.logs import configure_logging
 from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
 from workers.settings import Settings, load_settings
 from workers.store import open_store
-from workers.worker import IngestQueue, build_worker, collector_paused
+from workers.worker import IngestQueue, collector_paused, run_worker
 
 JOBS = int(os.environ.get("BENCH_FORKING_JOBS", "40"))
 ROWS = 500
@@ -53,24 +54,16 @@ class ForkingIngestWorker(Worker):
             store.close()
 
 
-def simple(settings: Settings, connection: redis.Redis) -> None:
-    store = open_store(settings.database_url)
-    jobs.configure(jobs.Runtime(settings=settings, store=store))
-    try:
-        build_worker(settings, connection).work(burst=True, logging_level="WARNING")
-    finally:
-        jobs.configure(None)
-        store.close()
-
-
-def forking(settings: Settings, connection: redis.Redis) -> None:
+def forking(settings: Settings) -> None:
+    """``run_worker``'s worker, forking: the same queue, serializer and scheduler."""
+    connection = redis.Redis.from_url(settings.redis_url)
     queue = IngestQueue(settings.queue_name, connection=connection, serializer=OrjsonSerializer)
     worker = ForkingIngestWorker([queue], connection=connection, serializer=OrjsonSerializer)
     worker.settings = settings
-    worker.work(burst=True, logging_level="WARNING")
+    worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
-def run(name: str, drain: Callable[[Settings, redis.Redis], None], env: dict[str, str], first: int) -> dict[str, float]:
+def run(name: str, drain: Callable[[Settings], object], env: dict[str, str], first: int) -> dict[str, float]:
     settings = load_settings(env)
     connection = redis.Redis.from_url(settings.redis_url)
     connection.flushdb()
@@ -80,7 +73,7 @@ def run(name: str, drain: Callable[[Settings, redis.Redis], None], env: dict[str
         calls = range(first + j * ROWS, first + (j + 1) * ROWS)
         enqueue_envelopes(queue, [Envelope("callr.webhook", "bench", received, body(n).decode()) for n in calls])
     before, started = os.times(), perf_counter()
-    drain(settings, connection)
+    drain(settings)
     seconds, after = perf_counter() - started, os.times()
     cpu = sum(getattr(after, f) - getattr(before, f) for f in ("user", "system", "children_user", "children_system"))
     rows = stored(settings.database_url)
@@ -94,7 +87,7 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {"simple": [], "forking": []}
 
     def runs(redis_url: str, pg: PostgresServer, tmp: Path) -> None:
-        for i, (name, drain) in enumerate([("simple", simple), ("forking", forking)] * 3):
+        for i, (name, drain) in enumerate([("simple", partial(run_worker, burst=True)), ("forking", forking)] * 3):
             database = fresh_db(pg, f"fork{i}")
             env = {"REDIS_URL": redis_url, "DATABASE_URL": database, "CALLR_ACCOUNT_SID": "bench",
                    "CALLR_WEBHOOK_SECRET": "bench", "SPOOL_DIR": str(tmp / "spool")}  # fmt: skip

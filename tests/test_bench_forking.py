@@ -3,12 +3,14 @@ store of its own and stores every row, as the non-forking one does."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from bench import forking
 from bench.common import migrated
+from workers.worker import run_worker
 
 
 @pytest.mark.parametrize("kind", ["simple", "forking"])
@@ -18,6 +20,6 @@ def test_either_worker_stores_every_row(
     monkeypatch.setattr(forking, "JOBS", 2)
     env = {"REDIS_URL": redis_url, "DATABASE_URL": migrated(sqlite_url), "CALLR_ACCOUNT_SID": "bench",
            "CALLR_WEBHOOK_SECRET": "bench", "SPOOL_DIR": str(tmp_path / "spool")}  # fmt: skip
-    drain = forking.simple if kind == "simple" else forking.forking
+    drain = partial(run_worker, burst=True) if kind == "simple" else forking.forking
     result = forking.run(kind, drain, env, first=0)
     assert result["rows"] == 2 * forking.ROWS and result["rows_per_s"] > 0
