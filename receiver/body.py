@@ -16,6 +16,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from receiver.errors import BodyTooLarge
+from receiver.whole_response import writer
 from workers.errors import PayloadError
 
 
@@ -56,9 +57,16 @@ async def read_body(receive: Receive, headers: Mapping[str, str], limit: int) ->
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def send_json(send: Send, status: int, payload: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
-    """One JSON response, as Starlette's JSONResponse writes it (compact, UTF-8)."""
+async def send_json(
+    scope: Scope, send: Send, status: int, payload: Any, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """One JSON response, as Starlette's JSONResponse writes it (compact, UTF-8): in one write where
+    the server offers it (``receiver.whole_response``), else as the two ASGI messages."""
     body = orjson.dumps(payload)
+    whole = writer(scope)
+    if whole is not None:
+        await whole(status, [(b"content-type", b"application/json"), *headers], body)
+        return
     start = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body})

@@ -80,13 +80,13 @@ class IngestEndpoint:
                 log.info("ingest.rejected", feed=self.route.feed, status=status, error=answer["error"],
                          detail=answer["detail"], client=str(client))  # fmt: skip
             metrics.observe_delivery(self.route.feed, answer["error"])
-            await send_json(send, status, answer, [(k.lower().encode(), v.encode()) for k, v in extra.items()])
+            await send_json(scope, send, status, answer, [(k.lower().encode(), v.encode()) for k, v in extra.items()])
             return
         if outcome == "queued":
             metrics.observe_delivery(self.route.feed, "accepted", time.perf_counter() - started)
         else:
             metrics.observe_delivery(self.route.feed, outcome)
-        await send_json(send, status, answer)
+        await send_json(scope, send, status, answer)
 
     async def _authenticated(
         self, scope: Scope, receive: Receive, headers: dict[str, str], client: Address | None

@@ -16,6 +16,9 @@ limits it lacks, answered with our JSON errors before any ASGI app runs.
 Each connection keeps one deadline (for its headers, then its body), set by the parser's callbacks;
 one timer per process checks them every ``SWEEP_S``, so a slow client is cut off at most that much
 late. Two timers per request (armed and cancelled) were ~3% of the receiver's CPU.
+
+Each request's scope also carries a writer of its whole response in one go
+(``receiver.whole_response``), which the ingest endpoint answers with.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from receiver import whole_response
 from receiver.errors import HeadersTooLarge, RequestTimeout, describe, raw_response
 from workers.errors import CdrIngestError
 from workers.logs import get_logger
@@ -110,6 +114,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._headers_seen += 1
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope and not self.access_log:  # this request's cycle
+            whole_response.offer(self.scope, cycle)
 
     def on_message_complete(self) -> None:
         self._awaiting_headers = True

@@ -14,14 +14,13 @@ from workers.services import free_port
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
+def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
+    """``config``: more ``uvicorn.Config`` settings (the receiver's protocol, say)."""
     # Host and port rather than a pre-bound socket: uvicorn's socket path answered in ~44 ms a
     # request here (delayed ACKs), its own listener in ~2 ms.
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
+    settings = {"log_level": "warning", "lifespan": "off", "timeout_graceful_shutdown": 1, **config}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **settings))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
