@@ -12,10 +12,14 @@ limits it lacks, answered with our JSON errors before any ASGI app runs.
 - **Body deadline.** The body must be complete ``BODY_TIMEOUT_S`` after its headers, else 408 and
   close (the app waiting on it sees a disconnect). An ``asyncio.timeout`` around the app's read
   cost ~10% of the receiver's CPU under load (``make bench``).
+- **Keep-alive.** uvicorn's own: a connection idle ``KEEP_ALIVE_S`` after its last answer is closed,
+  silently. Kept here as the connection's deadline instead of uvicorn's timer armed after every
+  answer and cancelled by the next request (~2.7 µs a request).
 
-Each connection keeps one deadline (for its headers, then its body), set by the parser's callbacks;
-one timer per process checks them every ``SWEEP_S``, so a slow client is cut off at most that much
-late. Two timers per request (armed and cancelled) were ~3% of the receiver's CPU.
+Each connection keeps one deadline (for its headers, then its body, then its idling), set by the
+parser's callbacks and the end of each answer; one timer per process checks them every
+``SWEEP_S``, so a slow client is cut off at most that much late. Two timers per request (armed
+and cancelled) were ~3% of the receiver's CPU.
 
 Each request's scope also carries a writer of its whole response in one go
 (``receiver.whole_response``), which the ingest endpoint answers with.
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -46,6 +50,7 @@ class ServerLimits:
 
 
 SWEEP_S = 0.25
+Awaited = Literal["headers", "body", "idle"]
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -62,8 +67,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._headers_seen = 0
         self._parsed_bytes = 0
         self._refusal: CdrIngestError | None = None
-        self._deadline: float | None = None  # loop time by which the headers, or the body, must be in
-        self._for_body = False
+        self._deadline: float | None = None  # loop time by which what is awaited must be in
+        self._awaiting: Awaited = "headers"
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -79,6 +84,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._awaiting == "idle":  # the next request starts: its headers are due from its first byte
+            self._deadline, self._awaiting = self.loop.time() + self.limits.header_timeout_s, "headers"
         awaiting, seen = self._awaiting_headers, self._headers_seen
         super().data_received(data)
         # Only a chunk that is headers from start to end counts: one that ends a body or completes
@@ -109,7 +116,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._deadline, self._for_body = self.loop.time() + self.limits.body_timeout_s, True
+        self._deadline, self._awaiting = self.loop.time() + self.limits.body_timeout_s, "body"
         self._awaiting_headers = False
         self._header_bytes = 0
         self._headers_seen += 1
@@ -135,14 +142,29 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _expect_headers(self) -> None:
         """The headers' deadline, unless one runs already (from the connection's opening)."""
         if self._deadline is None:
-            self._deadline, self._for_body = self.loop.time() + self.limits.header_timeout_s, False
+            self._deadline, self._awaiting = self.loop.time() + self.limits.header_timeout_s, "headers"
+
+    def on_response_complete(self) -> None:
+        """uvicorn's (0.54.0), but for its keep-alive timer: the connection's deadline instead, unless
+        one runs (a body still arriving after its early answer, or the next request's headers)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self._deadline is None:
+            self._deadline, self._awaiting = self.loop.time() + self.timeout_keep_alive, "idle"
 
     def _expired(self) -> None:
         self._deadline = None
-        if self._for_body:
+        if self._awaiting == "body":
             self._body_too_slow()
-        else:
+        elif self._awaiting == "headers":
             self._headers_too_slow()
+        elif not self.transport.is_closing():  # idle past the keep-alive timeout, as uvicorn's timer
+            self.transport.close()
 
     def _headers_too_slow(self) -> None:
         if self.cycle is not None and not self.cycle.response_complete:

@@ -43,7 +43,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=30,  # in-flight requests finish and pending envelopes reach Redis
-        timeout_keep_alive=5,  # idle keep-alive connections; vendors reconnect cheaply
+        timeout_keep_alive=settings.keep_alive_s,  # idle keep-alive connections (kept by receiver/server.py)
         limit_concurrency=2048,  # connections + tasks per process; past it, 503 (vendors retry)
     )
     return 0

@@ -97,6 +97,8 @@ class Settings:
     # Slow clients: a request's headers, then its body, must arrive within these.
     header_timeout_s: int = 10
     body_timeout_s: int = 10
+    # An idle keep-alive connection is closed this long after its last answer (vendors reconnect cheaply).
+    keep_alive_s: int = 5
     max_header_bytes: int = 32 * 1024
 
     def accounts_for(self, vendor: str) -> tuple[Account, ...]:
@@ -211,6 +213,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         auth_failure_window_s=max(1, env_int(env, "AUTH_FAILURE_WINDOW_S", Settings.auth_failure_window_s)),
         header_timeout_s=max(1, env_int(env, "HEADER_TIMEOUT_S", Settings.header_timeout_s)),
         body_timeout_s=max(1, env_int(env, "BODY_TIMEOUT_S", Settings.body_timeout_s)),
+        keep_alive_s=max(1, env_int(env, "KEEP_ALIVE_S", Settings.keep_alive_s)),
         max_header_bytes=max(1024, env_int(env, "MAX_HEADER_BYTES", Settings.max_header_bytes)),
     )
 
