@@ -60,3 +60,21 @@ def test_answers_are_counted_by_their_own_status() -> None:
     head = {"when": "2026-12-03T00:00:00+00:00", "cores": 2, "seconds": 10, "workers": 2}
     e2e = {**_e2e([0, 0]), "offered": {**run, "rps": 5.0}, "stored_total": 7}
     assert "sent 10 = queued 7 + dup 2 + rejected 1" in table({**head, "e2e": e2e})
+
+
+def test_the_ratio_is_the_median_pairs_and_shows_the_spread() -> None:
+    """The floor and the receiver run in turn: the table gives the pair with the median ratio (the
+    runs kept as ``floor_n`` and ``receiver_n.accepted``) and the range over every pair."""
+    head = {"when": "2026-12-03T00:00:00+00:00", "cores": 2, "seconds": 10, "workers": 2}
+
+    def run(rps: float) -> dict[str, Any]:
+        return {"requests": int(rps), "duration_us": 1_000_000, "rps": rps, "outcomes": {"queued": int(rps)},
+                "p50_us": 5000, "p99_us": 20000}  # fmt: skip
+
+    pairs = [{"floor_rps": 10_000, "accepted_rps": 4_500}, {"floor_rps": 9_000, "accepted_rps": 4_590},
+             {"floor_rps": 10_000, "accepted_rps": 5_500}]  # fmt: skip
+    receiver = {"accepted": run(4_590), "offered_1000": run(1_000), "peak_mb": 55.0, "pairs": pairs}
+    text = table({**head, "floor_1": run(9_000), "receiver_1": receiver})
+    assert "ratio 51%, the median of 3 pairs (45%-55%) (target >= 50%)" in text
+    old = table({**head, "floor_1": run(9_000), "receiver_1": {k: v for k, v in receiver.items() if k != "pairs"}})
+    assert "ratio 51% (target >= 50%)" in old  # results from before the pairs
