@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as HttpRoute
 from starlette.types import Receive, Scope, Send
 
-from receiver import errors, openapi, server
+from receiver import collector, errors, openapi, server
 from receiver.acceptor import Acceptor, DurableSink
 from receiver.feeds import ROUTES
 from receiver.gate import Gate
@@ -133,4 +133,6 @@ def from_env() -> Starlette:
     settings = load_settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level, mask_phone_numbers=settings.log_mask_numbers)
     server.configure(settings)  # the limits of the connections uvicorn accepts in this process
-    return create_app(settings)
+    app = create_app(settings)
+    collector.settle()  # what exists now lives as long as the process: never walked by the collector again
+    return app
