@@ -27,12 +27,13 @@ from bench.common import fresh_db, log, stored, with_servers
 from bench.payloads import body
 from tests.faults.servers import PostgresServer
 from workers import jobs
+from workers.collector import collector_paused
 from workers.envelope import Envelope
 from workers.logs import configure_logging
 from workers.queue import OrjsonSerializer, enqueue_envelopes, ingest_queue
 from workers.settings import Settings, load_settings
 from workers.store import open_store
-from workers.worker import IngestQueue, collector_paused, run_worker
+from workers.worker import IngestQueue, run_worker
 
 JOBS = int(os.environ.get("BENCH_FORKING_JOBS", "40"))
 ROWS = 500

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as HttpRoute
 from starlette.types import Receive, Scope, Send
 
-from receiver import collector, errors, openapi, server
+from receiver import errors, openapi, server
 from receiver.acceptor import Acceptor, DurableSink
 from receiver.feeds import ROUTES
 from receiver.gate import Gate
@@ -27,7 +27,7 @@ from receiver.ingest import IngestContext, IngestEndpoint
 from receiver.nonces import Nonces
 from receiver.read_api import ReadApi
 from receiver.spool import Spool
-from workers import metrics
+from workers import collector, metrics
 from workers.inbox import Inbox
 from workers.logs import configure_logging
 from workers.queue import ingest_queue, redis_connection

@@ -38,16 +38,14 @@ Redis going away makes RQ raise outside its own reconnect loop; the worker then 
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from workers import inbox, jobs, metrics
+from workers.collector import collector_paused
 from workers.logs import get_logger
 from workers.queue import JOB_TIMEOUT_S, OrjsonSerializer, redis_connection
 from workers.settings import Settings
@@ -93,18 +91,6 @@ class IngestWorker(SimpleWorker):
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         timeout = job.timeout if job.timeout and job.timeout > 0 else JOB_TIMEOUT_S
         return int(timeout) + ABANDON_GRACE_S
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block (restored after, even on error)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def build_worker(settings: Settings, connection: redis.Redis, name: str | None = None) -> IngestWorker:

@@ -3,6 +3,7 @@ SimpleWorker → rows; merged with webhook deliveries, idempotent, malformed row
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,12 +19,15 @@ from tests.conftest import PAYLOADS
 from tests.fakes.vendor_api import FakeCallr, v1_cdr, v2_call
 from tests.workers.poller.conftest import Backfill, work
 from workers import jobs
+from workers.collector import YOUNG_THRESHOLD
 from workers.envelope import Envelope
 from workers.errors import ConfigError
 from workers.merge import as_comparable
 from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
 from workers.poller.progress import BarReporter, LogReporter, reporter_for
+from workers.poller.pump import pump
+from workers.poller.sources import all_sources
 from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 
@@ -128,3 +132,19 @@ def test_nothing_configured_is_a_config_error(make_settings: Callable[..., Setti
     with pytest.raises(ConfigError, match="no configured callr account"):
         run_backfill(make_settings(), "callr", DAY, DAY + timedelta(days=1), client=client, enqueue=print,
                      reporter=LogReporter(), clock=lambda: DAY)  # fmt: skip
+
+
+def test_the_poller_pages_a_window_with_young_collections_less_often(
+    callr: FakeCallr, make_settings: Callable[..., Settings], callr_env: dict[str, str], poller_env: dict[str, str],
+    client: HttpClient,
+) -> None:  # fmt: skip
+    """While ``pump`` pages a window (enqueueing included), young objects are collected every
+    ``YOUNG_THRESHOLD`` allocations; after it, as before."""
+    callr.cdrs_in = [v1_cdr(n, DAY + timedelta(minutes=n)) for n in range(1, 4)]
+    settings = make_settings(**callr_env, **poller_env)
+    source = next(s for s in all_sources() if s.name == "callr.jsonrpc")
+    seen: list[int] = []
+    before = gc.get_threshold()
+    tally = pump(source, settings.accounts_for("callr")[0], DAY, DAY + timedelta(days=1), client=client,
+                 enqueue=lambda envelopes: seen.append(gc.get_threshold()[0]), clock=lambda: DAY)  # fmt: skip
+    assert tally.rows == 3 and seen == [YOUNG_THRESHOLD] and gc.get_threshold() == before

@@ -1,5 +1,6 @@
-"""The receiver process's collector: settled by the factory uvicorn runs, not by ``create_app``
-(tests build hundreds of apps in one process; freezing its heap each time would keep it all)."""
+"""The collector as each process sets it (``workers.collector``). The receiver's is settled by the
+factory uvicorn runs, not by ``create_app`` (tests build hundreds of apps in one process; freezing
+its heap each time would keep it all); the poller's is set around each window it pages, and put back."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 from receiver.app import create_app
-from receiver.collector import YOUNG_THRESHOLD
+from workers.collector import YOUNG_THRESHOLD, young_collections_every
 from workers.settings import Settings
 
 PROBE = """
@@ -33,3 +34,15 @@ def test_building_an_app_leaves_the_collector_alone(make_settings: Callable[...,
     before = (gc.get_threshold(), gc.get_freeze_count())
     create_app(make_settings())
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_young_collections_every_is_put_back_even_on_error() -> None:
+    before = gc.get_threshold()
+    with young_collections_every(1234):
+        assert gc.get_threshold() == (1234, *before[1:])
+    try:
+        with young_collections_every(4321):
+            raise KeyError
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before
