@@ -5,8 +5,11 @@ workers (default 2); wrk at 64 connections for ``BENCH_SECONDS`` (default 10) on
 requests of every feed (``BENCH_FEED``, a feed name, keeps one). ``BENCH_RUNS`` runs (default 3).
 Per run: accepted req/s, CPU µs a request of the receiver, Redis and wrk (from ``/proc`` and
 ``getrusage``), and the envelopes per inbox push (Redis's ``EVALSHA`` calls): the figures the
-README's "Every feed, step by step" gives. Run two trees one after the other (``git worktree``,
-``PYTHONPATH``) to compare them in the same minutes.
+README's "Every feed, step by step" gives. To compare two commits in the same minutes, run each
+from a checkout of its own, one after the other (``git worktree add /tmp/old COMMIT``, build its
+compiled modules there, then ``cd /tmp/old && PYTHONPATH=/tmp/old .../python -m bench.receiver_cpu``):
+``python -m`` imports from the working directory first, and the receiver it starts inherits it, so
+``PYTHONPATH`` alone, from this checkout, measures this checkout twice.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ answer never needs: the per-header regular expressions over names and values the
 itself, the content-length parsing and the chunked-encoding branch, and the second message. A raw
 ASGI app answering 202 under this uvicorn (wrk, one worker, a slow hour of this VM) took 50-55 µs
 of CPU a request with the two sends and ~41 written whole; the receiver (``make bench-receiver``,
-one uvicorn worker, old and new interleaved three times) 212-241 µs a request and 4,038-4,511
-req/s before, 200-217 µs and 4,565-4,631 after.
+one uvicorn worker, each commit run from its own checkout, two rounds) 199-252 µs a request and
+3,832-4,843 req/s before, 184-204 µs and 4,704-5,226 after.
 
 Offered only when uvicorn writes no access log (``cdr-ingest serve`` turns it off): that log line
 is written by ``send``. Any other server (tests' ASGI transports) is answered with the two messages.
