@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint bench bench-poller bench-forking bench-receiver services clean
+.PHONY: install run test check lint bench bench-poller bench-forking bench-receiver bench-replay services clean
 
 # The venv, then the hot worker modules compiled with mypyc (workers/native.py; a no-op when current).
 install: $(STAMP)
@@ -49,6 +49,11 @@ bench-forking: install
 bench-receiver: install
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(BIN)/python -m bench.receiver_cpu
+
+# A worker's CPU a backfilled row in process: the real poller's jobs replayed through jobs.ingest into SQLite
+# (BENCH_REPLAY_POSTGRES=1: PostgreSQL too), BENCH_RUNS times; the figure to compare commits by.
+bench-replay: install
+	$(BIN)/python -m bench.replay
 
 services:
 	scripts/ensure-services

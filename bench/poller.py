@@ -44,29 +44,28 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 SOURCES = os.environ.get("BENCH_POLLER_SOURCES", "callr.jsonrpc,callr.export,vobiz.api,kazoo.cdrs,sinch.files")
 DAYS = 5
 START = datetime(2024, 5, 1, tzinfo=UTC)
-STEP = timedelta(days=DAYS) / ROWS
 
 
-def fill(vendors: FakeVendors, sinch_dir: Path) -> None:
-    """ROWS calls spread over DAYS days for every API; Sinch: one voice file a day (a tenth of the
+def fill(vendors: FakeVendors, sinch_dir: Path, rows: int = ROWS) -> None:
+    """``rows`` calls spread over DAYS days for every API; Sinch: one voice file a day (a tenth of the
     rows verifications, in a file of their own). Every call gets its own outside party (``bench.lifelike``)."""
-    c = vendors.callr
-    c.cdrs_in = [lifelike_v1(v1_cdr(n, START + n * STEP), n) for n in range(0, ROWS, 2)]
-    c.cdrs_out = [lifelike_v1(v1_cdr(n, START + n * STEP, outbound=True), n) for n in range(1, ROWS, 2)]
-    c.calls = [lifelike_v2(v2_call(n, START + n * STEP, direction="inbound" if n % 2 == 0 else "outbound"), n)
-               for n in range(ROWS)]  # fmt: skip
+    c, step = vendors.callr, timedelta(days=DAYS) / rows
+    c.cdrs_in = [lifelike_v1(v1_cdr(n, START + n * step), n) for n in range(0, rows, 2)]
+    c.cdrs_out = [lifelike_v1(v1_cdr(n, START + n * step, outbound=True), n) for n in range(1, rows, 2)]
+    c.calls = [lifelike_v2(v2_call(n, START + n * step, direction="inbound" if n % 2 == 0 else "outbound"), n)
+               for n in range(rows)]  # fmt: skip
     c.pending_polls = 0  # the task is done when first asked (after the 1 s first wait)
     c.cache_exports = True
-    vendors.vobiz.cdrs = [lifelike_vobiz(vobiz_cdr(f"call-{n}", START + n * STEP, answered=n % 4 > 0), n)
-                          for n in range(ROWS)]  # fmt: skip
-    vendors.kazoo.cdrs = [lifelike_kazoo(kazoo_row(f"leg-{n}", START + n * STEP, answered=n % 4 > 0), n)
-                          for n in range(ROWS)]  # fmt: skip
+    vendors.vobiz.cdrs = [lifelike_vobiz(vobiz_cdr(f"call-{n}", START + n * step, answered=n % 4 > 0), n)
+                          for n in range(rows)]  # fmt: skip
+    vendors.kazoo.cdrs = [lifelike_kazoo(kazoo_row(f"leg-{n}", START + n * step, answered=n % 4 > 0), n)
+                          for n in range(rows)]  # fmt: skip
     for day in range(DAYS):
         at = START + timedelta(days=day)
-        per_day = range(day * ROWS // DAYS, (day + 1) * ROWS // DAYS)
-        voice = [lifelike_sinch(voice_line("pstn_terminated", f"sinch-{n}", START + n * STEP), n)
+        per_day = range(day * rows // DAYS, (day + 1) * rows // DAYS)
+        voice = [lifelike_sinch(voice_line("pstn_terminated", f"sinch-{n}", START + n * step), n)
                  for n in per_day if n % 10]  # fmt: skip
-        checks = [verification_line(f"v-{n}", START + n * STEP) for n in per_day if n % 10 == 0]
+        checks = [verification_line(f"v-{n}", START + n * step) for n in per_day if n % 10 == 0]
         (sinch_dir / f"voice-{at:%Y-%m-%d}.csv").write_text("\n".join(voice) + "\n")
         (sinch_dir / f"verification-{at:%Y-%m-%d}.csv").write_text("\n".join(checks) + "\n")
 
