@@ -42,8 +42,17 @@ ENV = {"REDIS_URL": "redis://127.0.0.1:1/0", "CALLR_ACCOUNT_SID": "bench"}  # no
 
 
 def captured_jobs(rows: int = ROWS) -> tuple[dict[str, str], list[list[dict[str, Any]]]]:
-    """The poller's jobs for ``rows`` Callr export rows, and the settings' environment that reads them."""
-    callr_sources.TASK_DELAYS_S = (0,) * len(callr_sources.TASK_DELAYS_S)  # the fake finishes at once
+    """The poller's jobs for ``rows`` Callr export rows, and the settings' environment that reads them.
+    The fake finishes an export task at once: no waits before asking for it (put back after)."""
+    delays = callr_sources.TASK_DELAYS_S
+    callr_sources.TASK_DELAYS_S = (0,) * len(delays)
+    try:
+        return _captured_jobs(rows)
+    finally:
+        callr_sources.TASK_DELAYS_S = delays
+
+
+def _captured_jobs(rows: int) -> tuple[dict[str, str], list[list[dict[str, Any]]]]:
     vendors = FakeVendors()
     captured: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
