@@ -85,7 +85,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._awaiting == "idle":  # the next request starts: its headers are due from its first byte
-            self._deadline, self._awaiting = self.loop.time() + self.limits.header_timeout_s, "headers"
+            self._await("headers")
         awaiting, seen = self._awaiting_headers, self._headers_seen
         super().data_received(data)
         # Only a chunk that is headers from start to end counts: one that ends a body or completes
@@ -116,7 +116,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._deadline, self._awaiting = self.loop.time() + self.limits.body_timeout_s, "body"
+        self._await("body")
         self._awaiting_headers = False
         self._header_bytes = 0
         self._headers_seen += 1
@@ -142,7 +142,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _expect_headers(self) -> None:
         """The headers' deadline, unless one runs already (from the connection's opening)."""
         if self._deadline is None:
-            self._deadline, self._awaiting = self.loop.time() + self.limits.header_timeout_s, "headers"
+            self._await("headers")
 
     def on_response_complete(self) -> None:
         """uvicorn's (0.54.0), but for its keep-alive timer: the connection's deadline instead, unless
@@ -155,7 +155,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
         elif self._deadline is None:
-            self._deadline, self._awaiting = self.loop.time() + self.timeout_keep_alive, "idle"
+            self._await("idle")
+
+    def _await(self, what: Awaited) -> None:
+        """The connection's one deadline: ``what`` is due within its own limit from now."""
+        if what == "headers":
+            within: float = self.limits.header_timeout_s
+        elif what == "body":
+            within = self.limits.body_timeout_s
+        else:
+            within = self.timeout_keep_alive
+        self._deadline, self._awaiting = self.loop.time() + within, what
 
     def _expired(self) -> None:
         self._deadline = None
