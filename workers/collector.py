@@ -30,22 +30,29 @@ YOUNG_THRESHOLD = 5000
 
 def settle() -> None:
     """Collect, freeze what survives, and collect the young generation every ``YOUNG_THRESHOLD``
-    allocations (the older generations' thresholds as they were)."""
+    allocations from now on."""
     gc.collect()
     gc.freeze()
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, middle, oldest)
+    _young_every(YOUNG_THRESHOLD)
 
 
 @contextmanager
 def young_collections_every(allocations: int = YOUNG_THRESHOLD) -> Iterator[None]:
-    """The young generation collected every ``allocations`` inside the block (restored after)."""
-    young, middle, oldest = gc.get_threshold()
-    gc.set_threshold(allocations, middle, oldest)
+    """The young generation collected every ``allocations`` inside the block (restored after).
+    Also a decorator: ``@young_collections_every()``."""
+    before = _young_every(allocations)
     try:
         yield
     finally:
-        gc.set_threshold(young, middle, oldest)
+        _young_every(before)
+
+
+def _young_every(allocations: int) -> int:
+    """Collect the young generation every ``allocations`` (the older ones' thresholds as they
+    were); returns the threshold it replaced."""
+    young, middle, oldest = gc.get_threshold()
+    gc.set_threshold(allocations, middle, oldest)
+    return young
 
 
 @contextmanager

@@ -45,6 +45,8 @@ def targets(
     return pairs
 
 
+# A page's rows and envelopes live until their job is written: young objects collected less often.
+@young_collections_every()
 def pump(
     source: Source,
     account: Account,
@@ -57,26 +59,24 @@ def pump(
     on_page: Callable[[int], None] | None = None,
     memory: Memory | None = None,
 ) -> Tally:
-    # A page's rows and envelopes live until their job is written: young objects collected less often.
-    with young_collections_every():
-        tally = Tally()
-        pending: list[Envelope] = []
-        for page in source.fetch(account, since, until, client, memory):
-            if not page.rows:
-                continue
-            received_at = clock()
-            feed = page.feed or source.feed
-            pending += [
-                Envelope(feed=feed, account=account.id, received_at=received_at, body=orjson.dumps(row).decode())
-                for row in page.rows
-            ]
-            if len(pending) >= PAGE_ROWS:  # small API pages (Vobiz, Kazoo: 100 rows) share a job
-                enqueue(pending)
-                pending = []
-            tally.rows += len(page.rows)
-            tally.pages += 1
-            if on_page is not None:
-                on_page(len(page.rows))
-        if pending:  # the whole window is queued before the caller moves its checkpoint
+    tally = Tally()
+    pending: list[Envelope] = []
+    for page in source.fetch(account, since, until, client, memory):
+        if not page.rows:
+            continue
+        received_at = clock()
+        feed = page.feed or source.feed
+        pending += [
+            Envelope(feed=feed, account=account.id, received_at=received_at, body=orjson.dumps(row).decode())
+            for row in page.rows
+        ]
+        if len(pending) >= PAGE_ROWS:  # small API pages (Vobiz, Kazoo: 100 rows) share a job
             enqueue(pending)
+            pending = []
+        tally.rows += len(page.rows)
+        tally.pages += 1
+        if on_page is not None:
+            on_page(len(page.rows))
+    if pending:  # the whole window is queued before the caller moves its checkpoint
+        enqueue(pending)
     return tally
