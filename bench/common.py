@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,17 +76,26 @@ def queue_idle(r: redis.Redis, name: str) -> bool:
     )
 
 
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL of the benchmark's own, removed after."""
+    pg = PostgresServer()
+    pg.init()
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.destroy()
+
+
 def with_servers(body: Callable[[str, PostgresServer, Path], None], prefix: str = "cdr-bench-") -> None:
     """``body(Redis URL, PostgreSQL server, a scratch directory)`` on a Redis and a PostgreSQL of
     the benchmark's own, stopped and removed after."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     redis_server = RedisServer(tmp / "redis")
     redis_server.start()
-    pg = PostgresServer()
-    pg.init()
-    pg.start()
     try:
-        body(redis_server.url, pg, tmp)
+        with postgres_server() as pg:
+            body(redis_server.url, pg, tmp)
     finally:
         redis_server.stop()
-        pg.destroy()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -34,10 +36,11 @@ from workers.logs import configure_logging
 from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
 from workers.poller.progress import LogReporter
+from workers.poller.pump import Enqueue, Tally
 from workers.poller.sources import _files
 from workers.poller.sources import callr as callr_sources
 from workers.queue import enqueue_envelopes, ingest_queue
-from workers.settings import load_settings
+from workers.settings import Settings, load_settings
 
 ROWS = int(os.environ.get("BENCH_POLLER_ROWS", "100000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
@@ -83,29 +86,46 @@ def source_env(source: str, url: str, vendors: FakeVendors, sinch_dir: Path) -> 
     }[source.split(".")[0]]  # fmt: skip
 
 
+@contextmanager
+def no_task_waits() -> Iterator[None]:
+    """The fake API finishes a Callr export task at once: the poller's waits before asking for it
+    (TASK_DELAYS_S, 1 s first) would be 10 s of sleep in a ~2 s backfill, measuring nothing of
+    ours. Put back after (the poller's own tests wait as it does). Also a decorator."""
+    delays = callr_sources.TASK_DELAYS_S
+    callr_sources.TASK_DELAYS_S = (0,) * len(delays)
+    try:
+        yield
+    finally:
+        callr_sources.TASK_DELAYS_S = delays
+
+
+def backfill_span(settings: Settings, source: str, *, client: HttpClient, enqueue: Enqueue) -> Tally:
+    """The bench's whole span of ``source`` (DAYS days from START) through the real poller."""
+    return run_backfill(settings, source.split(".")[0], START, START + timedelta(days=DAYS), client=client,
+                        enqueue=enqueue, reporter=LogReporter(), clock=lambda: datetime.now(UTC),
+                        source=source)  # fmt: skip
+
+
+@no_task_waits()
 def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
-    # The fake API finishes a Callr export task at once: the poller's waits before asking for it
-    # (TASK_DELAYS_S, 1 s first) would be 10 s of sleep in a ~2 s backfill, measuring nothing of ours.
-    callr_sources.TASK_DELAYS_S = (0,) * len(callr_sources.TASK_DELAYS_S)
     settings = load_settings(env)
     r = redis.Redis.from_url(env["REDIS_URL"])
     r.flushdb()
     queue = ingest_queue(r, settings.queue_name)
     stack = Stack(env, tmp)
     client = HttpClient()
-    backfill = partial(run_backfill, settings, source.split(".")[0], START, START + timedelta(days=DAYS),
-                       client=client, clock=lambda: datetime.now(UTC), source=source)  # fmt: skip
+    backfill = partial(backfill_span, settings, source, client=client)
     try:
         # A warm-up pass, its rows thrown away: the fake Callr export builds each file once
         # (``cache_exports``), so the timed pass measures the poller, not the fake.
-        backfill(enqueue=lambda envelopes: None, reporter=LogReporter())
+        backfill(enqueue=lambda envelopes: None)
         workers = [stack.worker(f"{source}-worker{i}") for i in range(WORKERS)]
         # Workers are long-running: their start (imports, connecting) is not backfill time.
         wait_until(lambda: Worker.count(connection=r) >= WORKERS, what="the workers to register")
         started = time.monotonic()
         workers_cpu_before = sum(cpu_s(p.pid) for p in workers)
         process_cpu_before, poller_cpu_before = time.process_time(), time.thread_time()
-        tally = backfill(enqueue=partial(enqueue_envelopes, queue), reporter=LogReporter())
+        tally = backfill(enqueue=partial(enqueue_envelopes, queue))
         polled = time.monotonic() - started
         wait_until(lambda: queue_idle(r, settings.queue_name), timeout_s=900, what="the queue to drain")
         total = time.monotonic() - started

@@ -15,24 +15,20 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
 from bench import poller
-from bench.common import fresh_db, log, migrated
+from bench.common import fresh_db, log, migrated, postgres_server
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.vendor_api import FakeVendors, create_app
-from tests.faults.servers import PostgresServer
 from workers import jobs
 from workers.collector import collector_paused
+from workers.envelope import Envelope
 from workers.logs import configure_logging
-from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
-from workers.poller.progress import LogReporter
-from workers.poller.sources import callr as callr_sources
 from workers.settings import Settings, load_settings
 from workers.store import open_store
 
@@ -41,34 +37,22 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ENV = {"REDIS_URL": "redis://127.0.0.1:1/0", "CALLR_ACCOUNT_SID": "bench"}  # no Redis is used
 
 
+@poller.no_task_waits()
 def captured_jobs(rows: int = ROWS) -> tuple[dict[str, str], list[list[dict[str, Any]]]]:
-    """The poller's jobs for ``rows`` Callr export rows, and the settings' environment that reads them.
-    The fake finishes an export task at once: no waits before asking for it (put back after)."""
-    delays = callr_sources.TASK_DELAYS_S
-    callr_sources.TASK_DELAYS_S = (0,) * len(delays)
-    try:
-        return _captured_jobs(rows)
-    finally:
-        callr_sources.TASK_DELAYS_S = delays
-
-
-def _captured_jobs(rows: int) -> tuple[dict[str, str], list[list[dict[str, Any]]]]:
+    """The poller's jobs for ``rows`` Callr export rows, and the settings' environment that reads them."""
     vendors = FakeVendors()
     captured: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         sinch = Path(tmp) / "sinch"
         sinch.mkdir()
         poller.fill(vendors, sinch, rows)
-        with serve_in_thread(create_app(vendors)) as url:
+        with serve_in_thread(create_app(vendors)) as url, closing(HttpClient()) as client:
             env = {**ENV, **poller.source_env("callr.export", url, vendors, sinch)}
-            client = HttpClient()
-            try:
-                run_backfill(load_settings(env), "callr", poller.START, poller.START + timedelta(days=poller.DAYS),
-                             client=client, clock=lambda: datetime.now(UTC), source="callr.export",
-                             reporter=LogReporter(),
-                             enqueue=lambda envelopes: captured.append([e.to_dict() for e in envelopes]))  # fmt: skip
-            finally:
-                client.close()
+
+            def keep(envelopes: Sequence[Envelope]) -> None:
+                captured.append([e.to_dict() for e in envelopes])
+
+            poller.backfill_span(load_settings(env), "callr.export", client=client, enqueue=keep)
     return env, captured
 
 
@@ -90,25 +74,13 @@ def replay(settings: Settings, batches: list[list[dict[str, Any]]]) -> dict[str,
     return {"rows": stored, "cpu_us_per_row": round(cpu / rows * 1e6, 1), "rows_per_s": round(rows / wall)}
 
 
-@contextmanager
-def _postgres() -> Iterator[PostgresServer | None]:
-    if os.environ.get("BENCH_REPLAY_POSTGRES") != "1":
-        yield None
-        return
-    pg = PostgresServer()
-    pg.init()
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.destroy()
-
-
 def main() -> int:
     configure_logging(fmt="json", level="WARNING")
     log(f"capturing the poller's jobs for {ROWS:,} Callr export rows")
     env, batches = captured_jobs()
-    with tempfile.TemporaryDirectory(prefix="cdr-bench-replay-") as tmp, _postgres() as pg:
+    with_postgres = os.environ.get("BENCH_REPLAY_POSTGRES") == "1"
+    with tempfile.TemporaryDirectory(prefix="cdr-bench-replay-") as tmp, \
+            postgres_server() if with_postgres else nullcontext() as pg:  # fmt: skip
         for i in range(RUNS):
             targets = {"sqlite": migrated(f"sqlite:///{tmp}/replay{i}.db")}
             if pg is not None:
