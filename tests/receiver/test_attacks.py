@@ -9,7 +9,6 @@ itself (slow headers and bodies, header sizes, the real client address): they ru
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from tests.conftest import (
 )
 from tests.e2e.stack import Stack, running_stack, stack_env, wait_until
 from tests.receiver.helpers import ATTACK_LOG, FORM, JSON, SAMPLES, queued, sign, sinch_headers, vobiz_v3_headers
+from tests.receiver.raw_http import connect, request_head, split_response
 from tests.receiver.read_helpers import READ_TOKEN, bearer, cdr, dataset, put
 from workers import jobs
 from workers.queue import ingest_queue
@@ -283,8 +283,7 @@ def exchange(base_url: str, parts: list[tuple[bytes, float]]) -> tuple[int, dict
     """Send raw bytes, part by part with a pause after each, stop as soon as the server answers,
     and read that one response: (status, JSON body). Reading while still sending matters: once the
     server closes, our next bytes would reset the connection and lose its answer."""
-    host, port = base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as s:
+    with connect(base_url) as s:
         response = b""
         for data, pause in parts:
             try:
@@ -298,25 +297,12 @@ def exchange(base_url: str, parts: list[tuple[bytes, float]]) -> tuple[int, dict
             except TimeoutError:
                 continue
         s.settimeout(5)
-        while b"\r\n\r\n" not in response or len(response.split(b"\r\n\r\n", 1)[1]) < _length(response):
+        while (split := split_response(response)) is None:
             chunk = s.recv(65536)
-            if not chunk:
-                break
+            assert chunk, f"closed before a whole response: {response!r}"
             response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), orjson.loads(body)
-
-
-def _length(response: bytes) -> int:
-    for line in response.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value)
-    return 1 << 30
-
-
-def request_head(path: str, *headers: str) -> bytes:
-    return "\r\n".join([f"POST {path} HTTP/1.1", "Host: 127.0.0.1", *headers, "", ""]).encode()
+    (status, _, body), _ = split
+    return int(status.split(b" ", 2)[1]), orjson.loads(body)
 
 
 KAZOO_URL = f"{KAZOO}?token={KAZOO_TOKEN}"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import KAZOO_TOKEN
 from tests.e2e.stack import Stack, running_stack, stack_env
-from tests.receiver.test_whole_response import connect, kazoo_request, responses
+from tests.receiver.raw_http import connect, kazoo_request, responses
 
 # Every test starts with an empty Redis (``redis_client``): a call id sent again within the dedupe
 # window would be answered "duplicate".
@@ -41,7 +41,7 @@ def closed_after(s: socket.socket) -> float:
 
 
 def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: Stack) -> None:
-    with connect(server) as s:
+    with connect(server.base_url) as s:
         s.sendall(kazoo_request("keep-idle"))
         [(status, _, _)] = responses(s, 1)
         idle = closed_after(s)
@@ -50,7 +50,7 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server: Stack
 
 
 def test_a_connection_in_use_stays_open_past_the_timeout(server: Stack) -> None:
-    with connect(server) as s:
+    with connect(server.base_url) as s:
         answers = []
         for n in range(4):  # 2.4 s in all, each request within the timeout of the answer before it
             s.sendall(kazoo_request(f"keep-busy-{n}"))
@@ -62,7 +62,7 @@ def test_a_connection_in_use_stays_open_past_the_timeout(server: Stack) -> None:
 def test_a_request_on_a_kept_connection_has_its_headers_deadline(server: Stack) -> None:
     """Once a request starts on an idle kept connection, its headers are due ``HEADER_TIMEOUT_S``
     from its first byte (a 408), and the keep-alive timeout no longer applies."""
-    with connect(server) as s:
+    with connect(server.base_url) as s:
         s.sendall(kazoo_request("keep-then-trickle"))
         responses(s, 1)
         time.sleep(KEEP_ALIVE_S / 2)

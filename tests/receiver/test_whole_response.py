@@ -3,7 +3,6 @@ the same HTTP/1.1 uvicorn would write with its two sends, keep-alive and close i
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -18,9 +17,10 @@ from tests.conftest import KAZOO_TOKEN
 from tests.e2e.stack import Stack, running_stack, stack_env
 from tests.fakes.serve import serve_in_thread
 from tests.receiver.helpers import SAMPLES, queued
+from tests.receiver.raw_http import connect, kazoo_request, responses
 from workers.envelope import Envelope
 
-KAZOO, CALLR = "/webhooks/kazoo", "/webhooks/callr"
+CALLR = "/webhooks/callr"
 RATE_LIMIT = 30  # requests a minute per route and client: the Kazoo tests send fewer
 
 
@@ -48,43 +48,11 @@ def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield stack
 
 
-def kazoo_request(call_id: str, *, version: str = "1.1", extra: str = "") -> bytes:
-    body = orjson.dumps({**orjson.loads(SAMPLES[KAZOO][0]), "call_id": call_id})
-    head = (f"POST {KAZOO}?token={KAZOO_TOKEN} HTTP/{version}\r\nHost: 127.0.0.1\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n")  # fmt: skip
-    return head.encode() + body
-
-
-def responses(s: socket.socket, count: int) -> list[tuple[bytes, dict[bytes, bytes], dict[str, str]]]:
-    """``count`` responses read off ``s``: (status line, headers, JSON body) each."""
-    data, out = b"", []
-    while len(out) < count:
-        head, sep, rest = data.partition(b"\r\n\r\n")
-        if sep:
-            status, *lines = head.split(b"\r\n")
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines)}
-            length = int(headers[b"content-length"])
-            if len(rest) >= length:
-                out.append((status, headers, orjson.loads(rest[:length])))
-                data = rest[length:]
-                continue
-        chunk = s.recv(65536)
-        assert chunk, f"the server closed after {len(out)} of {count} responses"
-        data += chunk
-    assert data == b"", data
-    return out
-
-
-def connect(server: Stack) -> socket.socket:
-    host, port = server.base_url.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=5)
-
-
 @pytest.mark.e2e
 def test_pipelined_requests_get_their_answers_in_order_on_a_kept_connection(
     server: Stack, redis_client: redis.Redis
 ) -> None:
-    with connect(server) as s:
+    with connect(server.base_url) as s:
         s.sendall(kazoo_request("whole-1") + kazoo_request("whole-2") + kazoo_request("whole-1"))
         answers = responses(s, 3)
         s.sendall(kazoo_request("whole-3"))  # still open: a fourth request on the same connection
@@ -104,7 +72,7 @@ def test_pipelined_requests_get_their_answers_in_order_on_a_kept_connection(
 @pytest.mark.e2e
 @pytest.mark.parametrize(("version", "extra"), [("1.0", ""), ("1.1", "Connection: close\r\n")])
 def test_a_connection_not_kept_is_answered_then_closed(server: Stack, version: str, extra: str) -> None:
-    with connect(server) as s:
+    with connect(server.base_url) as s:
         s.sendall(kazoo_request(f"whole-close-{version}", version=version, extra=extra))
         [(status, headers, body)] = responses(s, 1)
         assert s.recv(65536) == b""  # closed by the server once the answer is out
@@ -118,7 +86,7 @@ def test_refusals_are_written_whole_with_their_own_headers(server: Stack) -> Non
     body = SAMPLES[CALLR][0]
     head = (f"POST {CALLR} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
-    with connect(server) as s:
+    with connect(server.base_url) as s:
         s.sendall((head + body) * (RATE_LIMIT + 1))
         answers = responses(s, RATE_LIMIT + 1)
     statuses = [status for status, _, _ in answers]
