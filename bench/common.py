@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import redis
@@ -18,6 +19,14 @@ from tests.faults.servers import PostgresServer, RedisServer
 from workers.inbox import inbox_key
 from workers.queue import ingest_queue
 from workers.store import open_store
+
+T = TypeVar("T")
+
+
+def median_run(runs: Sequence[T], key: Callable[[T], float]) -> T:
+    """The run with the median ``key`` (the upper one of an even count): this VM's speed drifts from
+    one minute to the next, so the benches repeat a measurement and keep this one, with the range."""
+    return sorted(runs, key=key)[len(runs) // 2]
 
 
 def log(message: str) -> None:

@@ -113,11 +113,14 @@ def table(r: dict[str, Any]) -> str:
                     cpu += f"poller {b['poller_cpu_us_per_row']} us, fake API {b['fake_api_cpu_us_per_row']} us"
                 else:  # results from before the fake API was measured apart
                     cpu += f"poller + fake API {b['poller_cpu_us_per_row']} us"
+            runs = ""
+            if "runs" in b:  # repeated; this is the run with the median rows/s
+                runs = f", the median of {len(b['runs'])} runs ({min(b['runs']):,}-{max(b['runs']):,})"
             rows.append(
                 (
                     f"backfill rows/s into {store}",
                     f"{b['rows_per_s']:,}",
-                    f"{b['rows']:,} rows{cpu}, target >= {target}",
+                    f"{b['rows']:,} rows{runs}{cpu}, target >= {target}",
                 )
             )
     for phase in ("e2e", "e2e_offered"):

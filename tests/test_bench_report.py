@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.common import median_run
 from bench.report import accepted_rps, answers, table, trend
 
 
@@ -78,3 +79,20 @@ def test_the_ratio_is_the_median_pairs_and_shows_the_spread() -> None:
     assert "ratio 51%, the median of 3 pairs (45%-55%) (target >= 50%)" in text
     old = table({**head, "floor_1": run(9_000), "receiver_1": {k: v for k, v in receiver.items() if k != "pairs"}})
     assert "ratio 51% (target >= 50%)" in old  # results from before the pairs
+
+
+def test_a_repeated_backfill_shows_its_median_run_and_the_range() -> None:
+    head = {"when": "2026-12-03T00:00:00+00:00", "cores": 2, "seconds": 10, "workers": 2}
+    median = {"rows": 100_000, "rows_per_s": 25_000, "worker_cpu_us_per_row": 45, "poller_cpu_us_per_row": 16,
+              "fake_api_cpu_us_per_row": 0, "runs": [31_000, 25_000, 21_000]}  # fmt: skip
+    text = table({**head, "backfill_sqlite": median})
+    assert (
+        "backfill rows/s into sqlite  25,000  100,000 rows, the median of 3 runs (21,000-31,000), CPU per row" in text
+    )
+
+
+def test_the_median_run_is_the_middle_one_by_its_key() -> None:
+    runs = [{"rows_per_s": 31_000}, {"rows_per_s": 21_000}, {"rows_per_s": 25_000}]
+    assert median_run(runs, key=lambda r: r["rows_per_s"]) == {"rows_per_s": 25_000}
+    assert median_run([3, 1, 4, 2], key=float) == 3  # an even count: the upper of the two
+    assert median_run([7], key=float) == 7
