@@ -30,7 +30,7 @@ from pathlib import Path
 import redis
 
 from bench import poller
-from bench.common import fresh_db, log, median_run, migrated, queue_idle, stored, wait_until_settled
+from bench.common import fresh_db, log, median_run, migrated, queue_idle, speed_ms, stored, wait_until_settled
 from bench.payloads import ENV, write_requests
 from bench.procs import cpu_s, peak_rss_mb, rss_mb, wrk
 from bench.report import accepted_rps, table
@@ -221,7 +221,7 @@ def main() -> int:
     pg.init()
     pg.start()
     results: dict = {"when": datetime.now(UTC).isoformat(), "cores": os.cpu_count(), "seconds": SECONDS,
-                     "e2e_seconds": E2E_SECONDS, "workers": WORKERS}  # fmt: skip
+                     "e2e_seconds": E2E_SECONDS, "workers": WORKERS, "speed_ms": [speed_ms()]}  # fmt: skip
     try:
         env = {**ENV, "REDIS_URL": redis_server.url, "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING",
                "SPOOL_DIR": str(tmp / "spool")}  # fmt: skip
@@ -254,6 +254,7 @@ def main() -> int:
     finally:
         redis_server.stop()
         pg.destroy()
+    results["speed_ms"].append(speed_ms())
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     save(results, RESULTS / f"{stamp}.json")
     print(table(results))

@@ -93,6 +93,20 @@ def _ledger(e: dict[str, Any], phase: str) -> tuple[str, str, str]:
             f"lost {max(0, accepted - e['stored_total']):,}")  # fmt: skip
 
 
+def _backfill_row(store: str, b: dict[str, Any], target: str) -> tuple[str, str, str]:
+    cpu = ""
+    if "worker_cpu_us_per_row" in b:
+        cpu = f", CPU per row: workers {b['worker_cpu_us_per_row']} us, "
+        if "fake_api_cpu_us_per_row" in b:
+            cpu += f"poller {b['poller_cpu_us_per_row']} us, fake API {b['fake_api_cpu_us_per_row']} us"
+        else:  # results from before the fake API was measured apart
+            cpu += f"poller + fake API {b['poller_cpu_us_per_row']} us"
+    runs = ""
+    if "runs" in b:  # repeated; this is the run with the median rows/s
+        runs = f", the median of {len(b['runs'])} runs ({min(b['runs']):,}-{max(b['runs']):,})"
+    return f"backfill rows/s into {store}", f"{b['rows_per_s']:,}", f"{b['rows']:,} rows{runs}{cpu}, target >= {target}"
+
+
 def table(r: dict[str, Any]) -> str:
     """The rows of every phase that ran (``BENCH_PHASES``)."""
     rows: list[tuple[str, str, str]] = []
@@ -105,29 +119,15 @@ def table(r: dict[str, Any]) -> str:
         rows += _e2e_rows(r["e2e_offered"], f"{r['e2e_offered']['offered']['rps']:,.0f} req/s offered")
     for store, target in (("postgresql", "10,000"), ("sqlite", "30,000")):
         if f"backfill_{store}" in r:
-            b = r[f"backfill_{store}"]
-            cpu = ""
-            if "worker_cpu_us_per_row" in b:
-                cpu = f", CPU per row: workers {b['worker_cpu_us_per_row']} us, "
-                if "fake_api_cpu_us_per_row" in b:
-                    cpu += f"poller {b['poller_cpu_us_per_row']} us, fake API {b['fake_api_cpu_us_per_row']} us"
-                else:  # results from before the fake API was measured apart
-                    cpu += f"poller + fake API {b['poller_cpu_us_per_row']} us"
-            runs = ""
-            if "runs" in b:  # repeated; this is the run with the median rows/s
-                runs = f", the median of {len(b['runs'])} runs ({min(b['runs']):,}-{max(b['runs']):,})"
-            rows.append(
-                (
-                    f"backfill rows/s into {store}",
-                    f"{b['rows_per_s']:,}",
-                    f"{b['rows']:,} rows{runs}{cpu}, target >= {target}",
-                )
-            )
+            rows.append(_backfill_row(store, r[f"backfill_{store}"], target))
     for phase in ("e2e", "e2e_offered"):
         if phase in r:
             rows.append(_ledger(r[phase], phase))
     width = max(len(a) for a, _, _ in rows)
     value_width = max(len(b) for _, b, _ in rows)
     lines = [f"cdr-ingest bench, {r['when']}, {r['cores']} cores, runs of {r['seconds']} s, {r['workers']} workers"]
+    if "speed_ms" in r:  # runs before it was measured have none
+        at = " / ".join(f"{ms:g}" for ms in r["speed_ms"])
+        lines.append(f"VM speed: a fixed piece of Python took {at} ms of CPU (start / end; lower is faster)")
     lines += [f"{a.ljust(width)}  {b.rjust(value_width)}  {c}" for a, b, c in rows]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import median_run
+from bench.common import median_run, speed_ms
 from bench.report import accepted_rps, answers, table, trend
 
 
@@ -96,3 +96,19 @@ def test_the_median_run_is_the_middle_one_by_its_key() -> None:
     assert median_run(runs, key=lambda r: r["rows_per_s"]) == {"rows_per_s": 25_000}
     assert median_run([3, 1, 4, 2], key=float) == 3  # an even count: the upper of the two
     assert median_run([7], key=float) == 7
+
+
+def test_the_vms_speed_at_the_start_and_the_end_heads_the_table() -> None:
+    head = {"when": "2026-12-03T00:00:00+00:00", "cores": 2, "seconds": 10, "workers": 2}
+    backfill = {"backfill_postgresql": {"rows": 100_000, "rows_per_s": 12_000}}
+    text = table({**head, **backfill, "speed_ms": [64.1, 80.0]})
+    assert (
+        text.splitlines()[1]
+        == "VM speed: a fixed piece of Python took 64.1 / 80 ms of CPU (start / end; lower is faster)"
+    )
+    assert "VM speed" not in table({**head, **backfill})  # runs from before it was measured
+
+
+def test_the_speed_index_is_cpu_time_of_real_work() -> None:
+    ms = speed_ms()
+    assert 1 < ms < 5_000  # 100,000 small dicts: milliseconds, on any machine this runs on
