@@ -66,6 +66,7 @@ class Settings:
     signature_tolerance_s: int = 300
     poll_interval_s: int = 300
     poll_overlap_s: int = 3600
+    poll_max_queued_jobs: int = 20
     queue_name: str = "cdr-ingest"
     spool_dir: str = "var/spool"
     spool_max_bytes: int = 1024**3
@@ -189,6 +190,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         signature_tolerance_s=env_int(env, "SIGNATURE_TOLERANCE_S", Settings.signature_tolerance_s),
         poll_interval_s=env_int(env, "POLL_INTERVAL_S", Settings.poll_interval_s),
         poll_overlap_s=env_int(env, "POLL_OVERLAP_S", Settings.poll_overlap_s),
+        poll_max_queued_jobs=env_int(env, "POLL_MAX_QUEUED_JOBS", Settings.poll_max_queued_jobs),
         queue_name=env.get("QUEUE_NAME", Settings.queue_name),
         spool_dir=env.get("SPOOL_DIR", Settings.spool_dir),
         spool_max_bytes=env_int(env, "SPOOL_MAX_BYTES", Settings.spool_max_bytes),

@@ -26,7 +26,7 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with opened(settings, with_store=True) as rt:
+    with opened(settings, with_store=True, stop=stop) as rt:
         assert rt.store is not None
         Poller(settings, store=rt.store, enqueue=rt.enqueue, client=rt.client).run(stop)
     return 0

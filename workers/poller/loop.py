@@ -21,6 +21,7 @@ from workers.normalize.times import format_utc
 from workers.poller.checkpoints import poll_start, whole_second, windows
 from workers.poller.http import HttpClient, SourceStopped
 from workers.poller.pump import Enqueue, Tally, pump, targets
+from workers.poller.runtime import StopRequested
 from workers.poller.sources import Memory, Source
 from workers.settings import Account, Settings
 from workers.store import KEEP_STATE, SqlStore
@@ -106,6 +107,9 @@ class Poller:
                 action="fix the account or the request, then restart the poller",
             )
             self._note_error(source, account, start, str(e))
+        except StopRequested:
+            # Not an error: the window is read again from its checkpoint after the restart.
+            log.info("poll.stopping", **key, reason="asked to stop while the queue was full")
         except TransientError as e:
             log.warning("poll.source_failed", **key, reason=str(e), retry_in_s=self.settings.poll_interval_s)
             self._note_error(source, account, start, str(e))
