@@ -184,7 +184,8 @@ def backfill(env: dict[str, str], database_url: str, fake_url: str, vendors: Fak
     return {"rows": result["rows_stored"], "seconds": result["end_to_end_s"], "rows_per_s": result["stored_rows_per_s"],
             "poller_rows_per_s": result["poller_rows_per_s"], "worker_cpu_us_per_row": result["worker_cpu_us_per_row"],
             "poller_cpu_us_per_row": result["poller_cpu_us_per_row"],
-            "fake_api_cpu_us_per_row": result["fake_api_cpu_us_per_row"]}  # fmt: skip
+            "fake_api_cpu_us_per_row": result["fake_api_cpu_us_per_row"],
+            "queued_jobs_max": result["queued_jobs_max"], "queue_limit": result["queue_limit"]}  # fmt: skip
 
 
 def backfills(redis_url: str, pg: PostgresServer, fake_url: str, vendors: FakeVendors, tmp: Path) -> dict:
@@ -192,6 +193,8 @@ def backfills(redis_url: str, pg: PostgresServer, fake_url: str, vendors: FakeVe
     into a fresh database: one run of ~100,000 rows lasts seconds, and two runs minutes apart differed
     by a third. Kept per store: the run with the median rows/s, and every run's rows/s."""
     env = {"REDIS_URL": redis_url, "CALLR_ACCOUNT_SID": "bench", "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING"}
+    if "POLL_MAX_QUEUED_JOBS" in os.environ:  # the poller's bound, to compare (else the setting's default)
+        env["POLL_MAX_QUEUED_JOBS"] = os.environ["POLL_MAX_QUEUED_JOBS"]
     runs: dict[str, list[dict]] = {"postgresql": [], "sqlite": []}
     for i in range(BACKFILL_RUNS):
         for name, done in runs.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from functools import partial
 from pathlib import Path
 
 import redis
-from rq import Worker
+from rq import Queue, Worker
 
 from bench.common import fresh_db, log, queue_idle, stored, wait_until_settled, with_servers
 from bench.lifelike import lifelike_kazoo, lifelike_sinch, lifelike_v1, lifelike_v2, lifelike_vobiz
@@ -37,9 +38,10 @@ from workers.poller.backfill import run_backfill
 from workers.poller.http import HttpClient
 from workers.poller.progress import LogReporter
 from workers.poller.pump import Enqueue, Tally
+from workers.poller.runtime import QueueWriter
 from workers.poller.sources import _files
 from workers.poller.sources import callr as callr_sources
-from workers.queue import enqueue_envelopes, ingest_queue
+from workers.queue import ingest_queue
 from workers.settings import Settings, load_settings
 
 ROWS = int(os.environ.get("BENCH_POLLER_ROWS", "100000"))
@@ -106,6 +108,26 @@ def backfill_span(settings: Settings, source: str, *, client: HttpClient, enqueu
                         source=source)  # fmt: skip
 
 
+@contextmanager
+def backlog_sampled(queue: Queue, every_s: float = 0.02) -> Iterator[list[int]]:
+    """The queue's waiting jobs, sampled every ``every_s`` while the block runs."""
+    samples: list[int] = []
+    done = threading.Event()
+    connection = queue.connection  # its pool hands this thread a connection of its own
+
+    def sample() -> None:
+        while not done.wait(every_s):
+            samples.append(connection.llen(queue.key))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        done.set()
+        thread.join()
+
+
 @no_task_waits()
 def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
     settings = load_settings(env)
@@ -114,6 +136,7 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
     queue = ingest_queue(r, settings.queue_name)
     stack = Stack(env, tmp)
     client = HttpClient()
+    writer = QueueWriter(settings)
     backfill = partial(backfill_span, settings, source, client=client)
     try:
         # A warm-up pass, its rows thrown away: the fake Callr export builds each file once
@@ -125,7 +148,8 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
         started = time.monotonic()
         workers_cpu_before = sum(cpu_s(p.pid) for p in workers)
         process_cpu_before, poller_cpu_before = time.process_time(), time.thread_time()
-        tally = backfill(enqueue=partial(enqueue_envelopes, queue))
+        with backlog_sampled(queue) as backlog:
+            tally = backfill(enqueue=writer)  # the poller's own writer: held back at POLL_MAX_QUEUED_JOBS
         polled = time.monotonic() - started
         wait_until(lambda: queue_idle(r, settings.queue_name), timeout_s=900, what="the queue to drain")
         total = time.monotonic() - started
@@ -138,9 +162,11 @@ def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
         wait_until_settled(env["DATABASE_URL"])
     finally:
         client.close()
+        writer.connection.close()
         stack.stop()
     rows = stored(env["DATABASE_URL"])
     return {"rows_fetched": tally.rows, "pages": tally.pages, "rows_stored": rows,
+            "queued_jobs_max": max(backlog, default=0), "queue_limit": settings.poll_max_queued_jobs,
             "poller_s": round(polled, 2), "poller_rows_per_s": round(tally.rows / polled),
             "end_to_end_s": round(total, 2), "stored_rows_per_s": round(rows / total),
             # CPU per row: the workers (normalize, merge, store); the poller (fetch, wrap, enqueue); the

@@ -104,7 +104,11 @@ def _backfill_row(store: str, b: dict[str, Any], target: str) -> tuple[str, str,
     runs = ""
     if "runs" in b:  # repeated; this is the run with the median rows/s
         runs = f", the median of {len(b['runs'])} runs ({min(b['runs']):,}-{max(b['runs']):,})"
-    return f"backfill rows/s into {store}", f"{b['rows_per_s']:,}", f"{b['rows']:,} rows{runs}{cpu}, target >= {target}"
+    backlog = ""
+    if "queued_jobs_max" in b:  # the poller held back at POLL_MAX_QUEUED_JOBS (0: no limit)
+        backlog = f", jobs waiting max {b['queued_jobs_max']} (limit {b['queue_limit'] or 'none'})"
+    return (f"backfill rows/s into {store}", f"{b['rows_per_s']:,}",
+            f"{b['rows']:,} rows{runs}{cpu}{backlog}, target >= {target}")  # fmt: skip
 
 
 def table(r: dict[str, Any]) -> str:

@@ -91,6 +91,15 @@ def test_a_repeated_backfill_shows_its_median_run_and_the_range() -> None:
     )
 
 
+def test_a_backfill_shows_how_many_jobs_waited_at_most_against_the_poller_limit() -> None:
+    head = {"when": "2026-12-03T00:00:00+00:00", "cores": 2, "seconds": 10, "workers": 2}
+    held = {"rows": 100_000, "rows_per_s": 25_000, "queued_jobs_max": 20, "queue_limit": 20}
+    assert "100,000 rows, jobs waiting max 20 (limit 20), target >= 30,000" in table({**head, "backfill_sqlite": held})
+    free = {**held, "queued_jobs_max": 31, "queue_limit": 0}
+    assert "jobs waiting max 31 (limit none)" in table({**head, "backfill_sqlite": free})
+    assert "jobs waiting" not in table({**head, "backfill_sqlite": {"rows": 100_000, "rows_per_s": 25_000}})
+
+
 def test_the_median_run_is_the_middle_one_by_its_key() -> None:
     runs = [{"rows_per_s": 31_000}, {"rows_per_s": 21_000}, {"rows_per_s": 25_000}]
     assert median_run(runs, key=lambda r: r["rows_per_s"]) == {"rows_per_s": 25_000}
