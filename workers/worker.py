@@ -47,7 +47,7 @@ from rq.job import Job
 from workers import inbox, jobs, metrics
 from workers.collector import collector_paused
 from workers.logs import get_logger
-from workers.queue import JOB_TIMEOUT_S, OrjsonSerializer, redis_connection
+from workers.queue import JOB_TIMEOUT_S, IngestJob, OrjsonSerializer, redis_connection
 from workers.settings import Settings
 from workers.store import open_store
 
@@ -95,13 +95,18 @@ class IngestWorker(SimpleWorker):
 
 def build_worker(settings: Settings, connection: redis.Redis, name: str | None = None) -> IngestWorker:
     queue = IngestQueue(
-        settings.queue_name, connection=connection, serializer=OrjsonSerializer, default_timeout=settings.job_timeout_s
+        settings.queue_name,
+        connection=connection,
+        serializer=OrjsonSerializer,
+        default_timeout=settings.job_timeout_s,
+        job_class=IngestJob,
     )
     queue.maintenance_lock_s = max(10, 3 * settings.worker_maintenance_s)
     worker = IngestWorker(
         [queue],
         connection=connection,
         serializer=OrjsonSerializer,
+        job_class=IngestJob,
         name=name,
         maintenance_interval=settings.worker_maintenance_s,
     )
