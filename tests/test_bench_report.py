@@ -121,3 +121,12 @@ def test_the_vms_speed_at_the_start_and_the_end_heads_the_table() -> None:
 def test_the_speed_index_is_cpu_time_of_real_work() -> None:
     ms = speed_ms()
     assert 1 < ms < 5_000  # 100,000 small dicts: milliseconds, on any machine this runs on
+
+
+def test_the_push_waits_are_summed_up_by_count_median_p90_and_longest() -> None:
+    from bench.push_wait import summary
+
+    waits = [0.5, 0.1, 2.0, 0.3, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9]
+    assert summary(waits) == {"jobs": 10, "median_s": 0.55, "p90_s": 2.0, "max_s": 2.0}
+    assert summary([1.234]) == {"jobs": 1, "median_s": 1.23, "p90_s": 1.23, "max_s": 1.23}
+    assert summary([]) == {"jobs": 0}

@@ -62,6 +62,8 @@ class QueueWriter:
         self.stop = stop or threading.Event()
         self.check_s = check_s
         self.clock = clock
+        self._held_s = 0.0  # time held back since the last ``poll.queue_full`` line
+        self._next_line: float | None = None  # no line before this time
 
     def __call__(self, envelopes: Sequence[Envelope]) -> object:
         self.wait_for_room()
@@ -76,18 +78,25 @@ class QueueWriter:
         if queued < self.max_queued:
             return
         started = self.clock()
-        next_line = started
-        while queued >= self.max_queued:
-            now = self.clock()
-            if now >= next_line:
-                log.warning("poll.queue_full", queued_jobs=queued, limit=self.max_queued,
-                            waited_s=round(now - started, 1), action="waiting for the workers")  # fmt: skip
-                next_line = now + QUEUE_FULL_LOG_S
-            if self.stop.wait(self.check_s):
-                raise StopRequested(f"stopped while {queued} jobs waited for a worker")
-            queued = self._queued()
-        log.info("poll.queue_room", queued_jobs=queued, limit=self.max_queued,
-                 waited_s=round(self.clock() - started, 1))  # fmt: skip
+        try:
+            while queued >= self.max_queued:
+                self._say_full(queued)
+                if self.stop.wait(self.check_s):
+                    raise StopRequested(f"stopped while {queued} jobs waited for a worker")
+                queued = self._queued()
+        finally:
+            self._held_s += self.clock() - started
+
+    def _say_full(self, queued: int) -> None:
+        """One warning when the poller is first held back, then at most one a ``QUEUE_FULL_LOG_S``
+        however many pages wait in between (held back, a poller waits before nearly every page)."""
+        now = self.clock()
+        if self._next_line is not None and now < self._next_line:
+            return
+        log.warning("poll.queue_full", queued_jobs=queued, limit=self.max_queued, held_s=round(self._held_s, 1),
+                    action="waiting for the workers")  # fmt: skip
+        self._held_s = 0.0
+        self._next_line = now + QUEUE_FULL_LOG_S
 
     def _queued(self) -> int:
         try:

@@ -86,27 +86,28 @@ def test_a_full_queue_holds_the_writer_until_a_worker_takes_a_job(writer: Callab
     assert not t.is_alive() and not errors
     assert w.queue.count == 2 and len(w.queue.jobs[-1].args[0]) == 3
     full = [e for e in logs if e["event"] == "poll.queue_full"]
-    room = [e for e in logs if e["event"] == "poll.queue_room"]
-    assert len(full) == 1 and full[0]["queued_jobs"] == 2 and full[0]["limit"] == 2
+    assert len(full) == 1 and full[0]["queued_jobs"] == 2 and full[0]["limit"] == 2 and full[0]["held_s"] == 0
     assert full[0]["log_level"] == "warning" and full[0]["action"] == "waiting for the workers"
-    assert len(room) == 1 and room[0]["queued_jobs"] == 1 and room[0]["waited_s"] >= 0.2
 
 
-def test_a_long_wait_says_so_once_a_minute(writer: Callable[..., QueueWriter]) -> None:
-    """One line when the wait starts, then one per ``QUEUE_FULL_LOG_S`` of it, not one per check."""
+def test_held_back_before_every_page_it_says_so_once_a_minute(
+    writer: Callable[..., QueueWriter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held back, the poller waits before nearly every page: one line, then at most one a
+    ``QUEUE_FULL_LOG_S``, each with the time held since the last. Scripted: each page finds the
+    queue full twice, then room; the fake clock moves 10 s a look (4 looks a page: 40 s)."""
     w = writer(1)
-    w(envelopes())
-    ticks = itertools.count(0, 20)  # each look at the clock: 20 s later
+    counts = itertools.cycle([1, 1, 0])
+    monkeypatch.setattr(w, "_queued", lambda: next(counts))
+    ticks = itertools.count(0, 10)
     w.clock = lambda: float(next(ticks))
     with capture_logs() as logs:
-        t, errors = in_thread(w.wait_for_room)
-        t.join(0.3)  # ~25 checks: ~500 s of the fake clock
-        w.queue.pop_job_id()
-        t.join(5)
-    assert not t.is_alive() and not errors
-    waits = [e["waited_s"] for e in logs if e["event"] == "poll.queue_full"]
-    assert len(waits) >= 3 and waits[0] <= 20
-    assert all(later - earlier >= QUEUE_FULL_LOG_S for earlier, later in zip(waits, waits[1:], strict=False))
+        for _ in range(12):  # 480 s of the fake clock
+            w(envelopes())
+    lines = [e for e in logs if e["event"] == "poll.queue_full"]
+    assert 5 <= len(lines) <= 8 and lines[0]["held_s"] == 0
+    assert all(e["held_s"] >= QUEUE_FULL_LOG_S / 2 for e in lines[1:])  # the time held since the last line
+    assert w.queue.count == 12
 
 
 def test_stopping_while_held_back_raises_and_enqueues_nothing(writer: Callable[..., QueueWriter]) -> None:
