@@ -5,7 +5,9 @@ the poller pages a vendor's API two to three times as fast as two workers store 
 bench``: ~50,000 rows/s against ~20,000-27,000), so a backfill of millions of rows would otherwise
 sit in Redis as jobs (its memory growing for the whole run) and every webhook's drain job would
 wait behind all of them. With a bound, the backlog is at most that many jobs (~2,000 rows each:
-a couple of seconds of the workers' work, so they never run dry) and a push waits behind no more.
+a couple of seconds of the workers' work, so they never run dry) and a push waits behind no more
+(``make bench-push-wait``, 1,000,000 rows into SQLite: a push's job waited a median 15-17 s and up
+to 30 s without the bound, 1.5-1.6 s and up to 2.3 s with it; rows/s within this VM's spread).
 """
 
 from __future__ import annotations
