@@ -11,13 +11,14 @@ BENCH_POLLER_SOURCES (comma-separated) picks sources; default all five.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 
 import redis
@@ -128,45 +129,69 @@ def backlog_sampled(queue: Queue, every_s: float = 0.02) -> Iterator[list[int]]:
         thread.join()
 
 
-@no_task_waits()
-def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
+@dataclass
+class Ready:
+    """A backfill's stack, warmed up and with its workers registered: what a timed pass needs."""
+
+    source: str
+    settings: Settings
+    client: HttpClient
+    redis: redis.Redis
+    queue: Queue
+    workers: list[subprocess.Popen[bytes]]
+    writer: QueueWriter  # the poller's own: held back at POLL_MAX_QUEUED_JOBS
+
+    def backfill(self) -> Tally:
+        """The timed pass: the whole span through the poller's writer."""
+        return backfill_span(self.settings, self.source, client=self.client, enqueue=self.writer)
+
+    def drained(self) -> None:
+        wait_until(lambda: queue_idle(self.redis, self.settings.queue_name), timeout_s=900,
+                   what="the queue to drain")  # fmt: skip
+
+
+@contextmanager
+def ready(source: str, env: dict[str, str], tmp: Path, client: HttpClient) -> Iterator[Ready]:
+    """An empty Redis, a warm-up pass of ``source`` (its rows thrown away: the fake Callr export
+    builds each file once, ``cache_exports``, so a timed pass measures the poller, not the fake),
+    then ``WORKERS`` workers, registered before the block: their start (imports, connecting) is
+    not backfill time. Stopped after; the Callr task waits are skipped throughout."""
     settings = load_settings(env)
     r = redis.Redis.from_url(env["REDIS_URL"])
     r.flushdb()
-    queue = ingest_queue(r, settings.queue_name)
     stack = Stack(env, tmp)
-    client = HttpClient()
     writer = QueueWriter(settings)
-    backfill = partial(backfill_span, settings, source, client=client)
     try:
-        # A warm-up pass, its rows thrown away: the fake Callr export builds each file once
-        # (``cache_exports``), so the timed pass measures the poller, not the fake.
-        backfill(enqueue=lambda envelopes: None)
-        workers = [stack.worker(f"{source}-worker{i}") for i in range(WORKERS)]
-        # Workers are long-running: their start (imports, connecting) is not backfill time.
-        wait_until(lambda: Worker.count(connection=r) >= WORKERS, what="the workers to register")
+        with no_task_waits():
+            backfill_span(settings, source, client=client, enqueue=lambda envelopes: None)
+            workers = [stack.worker(f"{source}-worker{i}") for i in range(WORKERS)]
+            wait_until(lambda: Worker.count(connection=r) >= WORKERS, what="the workers to register")
+            yield Ready(source, settings, client, r, ingest_queue(r, settings.queue_name), workers, writer)
+    finally:
+        writer.connection.close()
+        stack.stop()
+
+
+def run(source: str, env: dict[str, str], tmp: Path) -> dict[str, float]:
+    with closing(HttpClient()) as client, ready(source, env, tmp, client) as stack:
         started = time.monotonic()
-        workers_cpu_before = sum(cpu_s(p.pid) for p in workers)
+        workers_cpu_before = sum(cpu_s(p.pid) for p in stack.workers)
         process_cpu_before, poller_cpu_before = time.process_time(), time.thread_time()
-        with backlog_sampled(queue) as backlog:
-            tally = backfill(enqueue=writer)  # the poller's own writer: held back at POLL_MAX_QUEUED_JOBS
+        with backlog_sampled(stack.queue) as backlog:
+            tally = stack.backfill()
         polled = time.monotonic() - started
-        wait_until(lambda: queue_idle(r, settings.queue_name), timeout_s=900, what="the queue to drain")
+        stack.drained()
         total = time.monotonic() - started
-        worker_cpu = sum(cpu_s(p.pid) for p in workers) - workers_cpu_before
+        worker_cpu = sum(cpu_s(p.pid) for p in stack.workers) - workers_cpu_before
         # This thread runs the poller; the fake API serves from another thread of this process.
         poller_cpu = time.thread_time() - poller_cpu_before
         fake_cpu = time.process_time() - process_cpu_before - poller_cpu
         # A worker may hold the last job between dequeuing it and registering it as started:
         # idle is believed once the stored count no longer moves.
         wait_until_settled(env["DATABASE_URL"])
-    finally:
-        client.close()
-        writer.connection.close()
-        stack.stop()
     rows = stored(env["DATABASE_URL"])
     return {"rows_fetched": tally.rows, "pages": tally.pages, "rows_stored": rows,
-            "queued_jobs_max": max(backlog, default=0), "queue_limit": settings.poll_max_queued_jobs,
+            "queued_jobs_max": max(backlog, default=0), "queue_limit": stack.settings.poll_max_queued_jobs,
             "poller_s": round(polled, 2), "poller_rows_per_s": round(tally.rows / polled),
             "end_to_end_s": round(total, 2), "stored_rows_per_s": round(rows / total),
             # CPU per row: the workers (normalize, merge, store); the poller (fetch, wrap, enqueue); the

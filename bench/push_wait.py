@@ -17,27 +17,23 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import redis
-from rq import Worker
-
 from bench import poller
-from bench.common import log, migrated, queue_idle, with_servers
-from tests.e2e.stack import Stack, wait_until
+from bench.common import log, migrated, with_servers
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.vendor_api import FakeVendors, create_app
 from tests.faults.servers import PostgresServer
 from workers.logs import configure_logging
 from workers.poller.http import HttpClient
-from workers.poller.runtime import QueueWriter
-from workers.queue import IngestJob, OrjsonSerializer, ingest_queue
-from workers.settings import load_settings
+from workers.queue import IngestJob, OrjsonSerializer
 
 ROWS = int(os.environ.get("BENCH_POLLER_ROWS", "300000"))
 LIMITS = os.environ.get("BENCH_PUSH_WAIT_LIMITS", "0,20,0,20").split(",")
 MARK_EVERY_S = 0.5
+SOURCE = "callr.export"
 
 
 def summary(waits: Sequence[float]) -> dict[str, float]:
@@ -51,42 +47,30 @@ def summary(waits: Sequence[float]) -> dict[str, float]:
 
 
 def run(limit: str, env: dict[str, str], tmp: Path) -> dict[str, Any]:
-    settings = load_settings({**env, "POLL_MAX_QUEUED_JOBS": limit})
-    r = redis.Redis.from_url(settings.redis_url)
-    r.flushdb()
-    queue = ingest_queue(r, settings.queue_name)
-    stack = Stack({**env, "POLL_MAX_QUEUED_JOBS": limit}, tmp)
-    client, writer = HttpClient(), QueueWriter(settings)
     markers: list[str] = []
     done = threading.Event()
+    env = {**env, "POLL_MAX_QUEUED_JOBS": limit}
+    with closing(HttpClient()) as client, poller.ready(SOURCE, env, tmp, client) as stack:
 
-    def mark() -> None:
-        while not done.wait(MARK_EVERY_S):
-            markers.append(queue.enqueue("builtins.len", [], result_ttl=600).id)
+        def mark() -> None:
+            while not done.wait(MARK_EVERY_S):
+                markers.append(stack.queue.enqueue("builtins.len", [], result_ttl=600).id)
 
-    try:
-        with poller.no_task_waits():
-            poller.backfill_span(settings, "callr.export", client=client, enqueue=lambda envelopes: None)  # warm-up
-            for i in range(poller.WORKERS):
-                stack.worker(f"push-wait-worker{i}")
-            wait_until(lambda: Worker.count(connection=r) >= poller.WORKERS, what="the workers to register")
-            marking = threading.Thread(target=mark, daemon=True)
-            marking.start()
-            started = time.monotonic()
-            tally = poller.backfill_span(settings, "callr.export", client=client, enqueue=writer)
-            wait_until(lambda: queue_idle(r, settings.queue_name), timeout_s=900, what="the queue to drain")
-            seconds = time.monotonic() - started
+        marking = threading.Thread(target=mark, daemon=True)
+        marking.start()
+        started = time.monotonic()
+        try:
+            tally = stack.backfill()
+            stack.drained()
+        finally:
             done.set()
             marking.join()
-    finally:
-        client.close()
-        writer.connection.close()
-        stack.stop()
-    waits = []
-    for job_id in markers:
-        job = IngestJob.fetch(job_id, connection=r, serializer=OrjsonSerializer)
-        if job.started_at and job.enqueued_at:  # the last few may not have run before the stop
-            waits.append((job.started_at - job.enqueued_at).total_seconds())
+        seconds = time.monotonic() - started
+        waits = []
+        for job_id in markers:
+            job = IngestJob.fetch(job_id, connection=stack.redis, serializer=OrjsonSerializer)
+            if job.started_at and job.enqueued_at:  # the last few may not have run before the stop
+                waits.append((job.started_at - job.enqueued_at).total_seconds())
     return {"limit": int(limit), "rows": tally.rows, "seconds": round(seconds, 1),
             "rows_per_s": round(tally.rows / seconds), **summary(waits)}  # fmt: skip
 
@@ -104,7 +88,7 @@ def main() -> int:
                 log(f"backfill of {ROWS:,} rows into SQLite, POLL_MAX_QUEUED_JOBS={limit}, a job marked every 0.5 s")
                 env = {"REDIS_URL": redis_url, "DATABASE_URL": migrated(f"sqlite:///{tmp}/push-wait{i}.db"),
                        "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING",
-                       **poller.source_env("callr.export", url, vendors, sinch_dir)}  # fmt: skip
+                       **poller.source_env(SOURCE, url, vendors, sinch_dir)}  # fmt: skip
                 print("  ".join(f"{k}={v}" for k, v in run(limit, env, tmp).items()), flush=True)
 
     with_servers(bench, prefix="cdr-bench-push-wait-")
