@@ -7,12 +7,12 @@ every ``Queue`` and ``Worker``.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import redis
+from isal import isal_zlib
 from rq import Queue, Retry
 from rq.job import Job
 
@@ -43,16 +43,18 @@ def redis_connection(url: str, *, timeout_s: float | None = 5.0) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=5.0)
 
 
-# zlib's level for a job's data. A backfill job carries 2,000 envelopes (~1.7 MB of JSON): at RQ's
-# level (6) compressing it took 6.5 ms of the poller's CPU, at level 1 3.0 (the bench's rows: ~3%
-# of their size either way); ``make bench``'s backfill, the poller 13-14 -> 11-12 µs a row.
+# A job's data is compressed by ISA-L (``isal``), in zlib's format, at its level 1 (of 0-3). A backfill
+# job carries 2,000 envelopes (~1.7 MB of JSON): compressing it took 6.5 ms of the poller's CPU at
+# RQ's zlib level 6, 3.0 at zlib's level 1 (``make bench``'s backfill, the poller 13-14 -> 11-12 µs a
+# row), 0.3 with ISA-L (the bench's rows: 2-3% of their size at any of these).
 COMPRESS_LEVEL = 1
 
 
 class IngestJob(Job):
-    """RQ's ``Job`` with its data compressed at ``COMPRESS_LEVEL`` (RQ's ``to_dict`` offers no level).
-    Stored as RQ stores it, zlib's format: a plain RQ reads these jobs and these read its. Relies on
-    RQ's ``_data`` (the data as built or read), pinned with RQ (pyproject.toml)."""
+    """RQ's ``Job`` with its data compressed by ISA-L at ``COMPRESS_LEVEL`` (RQ's ``to_dict`` uses zlib's
+    level 6 and offers no choice). Stored as RQ stores it, zlib's format: a plain RQ reads these jobs
+    and these read its. Relies on RQ's ``_data`` (the data as built or read), pinned with RQ
+    (pyproject.toml)."""
 
     def to_dict(self, include_meta: bool = True, include_result: bool = True) -> dict[str, Any]:
         data = self.data
@@ -61,7 +63,7 @@ class IngestJob(Job):
             obj = super().to_dict(include_meta=include_meta, include_result=include_result)
         finally:
             self._data = data
-        obj["data"] = zlib.compress(data, COMPRESS_LEVEL)
+        obj["data"] = isal_zlib.compress(data, COMPRESS_LEVEL)
         return obj
 
 
