@@ -14,6 +14,7 @@ from workers.normalize.times import (
     as_utc,
     before,
     format_utc,
+    format_utc_text,
     from_gregorian,
     from_unix,
     parse_time,
@@ -95,6 +96,16 @@ def test_format_is_fixed_width() -> None:
     assert format_utc(datetime(2024, 1, 1, 5, 30, 0, 7, tzinfo=timezone(timedelta(hours=5, minutes=30)))) == (
         "2024-01-01T00:00:00.000007Z"
     )
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone.min])))
+def test_format_is_isoformat_in_utc_with_six_digits_and_z(value: datetime) -> None:
+    """The text built from the fields is ``isoformat``'s, in UTC, with microseconds and Z: years 1-9999."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # a year-1 time east of UTC, or a year-9999 one west of it: no UTC instant
+        return
+    assert format_utc_text(value) == utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def test_naive_time_in_a_given_zone() -> None:
