@@ -26,7 +26,7 @@ from tests.fakes.serve import serve_in_thread
 from tests.fakes.vendor_api import FakeVendors, create_app
 from workers import jobs
 from workers.collector import collector_paused
-from workers.envelope import Envelope
+from workers.envelope import Envelope, delivery_count, pack
 from workers.logs import configure_logging
 from workers.poller.http import HttpClient
 from workers.settings import Settings, load_settings
@@ -50,7 +50,7 @@ def captured_jobs(rows: int = ROWS) -> tuple[dict[str, str], list[list[dict[str,
             env = {**ENV, **poller.source_env("callr.export", url, vendors, sinch)}
 
             def keep(envelopes: Sequence[Envelope]) -> None:
-                captured.append([e.to_dict() for e in envelopes])
+                captured.append(pack(envelopes))  # the job's items, as ``enqueue_envelopes`` writes them
 
             poller.backfill_span(load_settings(env), "callr.export", client=client, enqueue=keep)
     return env, captured
@@ -60,7 +60,7 @@ def replay(settings: Settings, batches: list[list[dict[str, Any]]]) -> dict[str,
     """Every batch through ``jobs.ingest`` into ``settings.database_url``: CPU µs a row, rows/s."""
     store = open_store(settings.database_url)
     jobs.configure(jobs.Runtime(settings=settings, store=store))
-    rows = sum(len(b) for b in batches)
+    rows = sum(delivery_count(b) for b in batches)
     try:
         cpu, wall = time.process_time(), time.perf_counter()
         with collector_paused():

@@ -14,7 +14,7 @@ from datetime import datetime
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
-from workers.envelope import Envelope
+from workers.envelope import Envelope, delivery_count
 from workers.queue import enqueue_envelopes, ingest_queue, redis_connection
 from workers.settings import Settings
 from workers.store import QuarantinedEnvelope, SqlStore
@@ -60,7 +60,7 @@ def failed_jobs(settings: Settings) -> list[FailedJob]:
             FailedJob(
                 id=j.id,
                 failed_at=j.ended_at,
-                envelopes=len(j.args[0]) if j.args else 0,
+                envelopes=delivery_count(j.args[0]) if j.args else 0,
                 error=_last_line(_exc_string(j)),
             )
             for j in jobs

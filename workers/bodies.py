@@ -31,7 +31,9 @@ def media_type(content_type: str | None) -> str:
     return base
 
 
-def decode(body: bytes | str, content_type: str | None) -> Mapping[str, Any]:
+def decode(body: bytes | str | dict[str, Any], content_type: str | None) -> Mapping[str, Any]:
+    if isinstance(body, dict):  # a JSON object already decoded: a row from the poller (workers.envelope)
+        return decoded_json(body)
     kind = media_type(content_type)
     if kind == JSON:
         return decode_json(body)
@@ -50,6 +52,13 @@ def decode_json(body: bytes | str) -> Mapping[str, Any]:
     # Counting brackets is C-fast; only a body with enough of them can be too deep to walk.
     opens = body.count(b"{") + body.count(b"[") if isinstance(body, bytes) else body.count("{") + body.count("[")
     if opens > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels", malformed=True)
+    return value
+
+
+def decoded_json(value: dict[str, Any]) -> Mapping[str, Any]:
+    """A JSON object decoded elsewhere, held to ``decode_json``'s depth bound."""
+    if _depth(value) > MAX_DEPTH:
         raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels", malformed=True)
     return value
 

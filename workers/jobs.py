@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -22,7 +23,7 @@ from rq import get_current_job
 from workers import inbox, metrics
 from workers.bodies import decode
 from workers.cdr import CDR, Stored
-from workers.envelope import Envelope, new_ingest_id
+from workers.envelope import Envelope, Unreadable, new_ingest_id, unpack
 from workers.errors import PayloadError, TransientError
 from workers.logs import get_logger
 from workers.merge import Delivery
@@ -97,12 +98,14 @@ STORE_CHUNK = 500
 
 
 def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """RQ entry point (enqueued by name as ``workers.jobs.ingest``)."""
+    """RQ entry point (enqueued by name as ``workers.jobs.ingest``): ``batch`` is a job's items,
+    envelopes or groups of them (``workers.envelope.pack``), read ``STORE_CHUNK`` envelopes at a time."""
     rt = current_runtime()
     outcomes: Counter[tuple[str, str]] = Counter()
+    envelopes = (e for item in batch for e in unpack(item))
     try:
-        for start in range(0, len(batch), STORE_CHUNK):
-            _ingest_chunk(rt, batch[start : start + STORE_CHUNK], outcomes)
+        while chunk := list(islice(envelopes, STORE_CHUNK)):
+            _ingest_chunk(rt, chunk, outcomes)
     except TransientError:
         metrics.observe_job("failed")
         raise
@@ -113,16 +116,16 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return totals
 
 
-def _ingest_chunk(rt: Runtime, batch: Sequence[Mapping[str, Any]], outcomes: Counter[tuple[str, str]]) -> None:
+def _ingest_chunk(rt: Runtime, batch: Sequence[Envelope | Unreadable], outcomes: Counter[tuple[str, str]]) -> None:
     """Normalize ``batch`` (quarantining what cannot be), upsert the rest in one transaction, and
     count what became of each envelope in ``outcomes``; a store failure raises ``TransientError``."""
     started = time.perf_counter()
     accepted: list[tuple[Envelope, Delivery[Any]]] = []
     for item in batch:
-        envelope, invalid = _envelope_or_stand_in(item)
+        envelope = _stand_in(item.item) if isinstance(item, Unreadable) else item
         try:
-            if invalid is not None:
-                raise invalid
+            if isinstance(item, Unreadable):
+                raise item.error
             delivery = normalize(envelope, rt.account(vendor_of(envelope.feed), envelope.account))
         except PayloadError as e:
             rt.store.quarantine(envelope, str(e), now=datetime.now(UTC))
@@ -196,16 +199,13 @@ def drain() -> dict[str, int]:
     return result
 
 
-def _envelope_or_stand_in(item: Mapping[str, Any]) -> tuple[Envelope, PayloadError | None]:
-    """The envelope, or (when it is unreadable) one wrapping it whole and the reason, for quarantine."""
-    try:
-        return Envelope.from_dict(item), None
-    except PayloadError as e:
-        return Envelope(
-            feed=str(item.get("feed", "unknown")),
-            account=str(item.get("account", "unknown")),
-            received_at=datetime.now(UTC),
-            body=orjson.dumps(item, default=str).decode(),
-            ingest_id=str(item.get("ingest_id") or new_ingest_id()),
-            content_type="application/x-cdr-ingest-invalid-envelope",
-        ), e
+def _stand_in(item: Mapping[str, Any]) -> Envelope:
+    """An envelope wrapping an unreadable item whole, for quarantine."""
+    return Envelope(
+        feed=str(item.get("feed", "unknown")),
+        account=str(item.get("account", "unknown")),
+        received_at=datetime.now(UTC),
+        body=orjson.dumps(item, default=str).decode(),
+        ingest_id=str(item.get("ingest_id") or new_ingest_id()),
+        content_type="application/x-cdr-ingest-invalid-envelope",
+    )

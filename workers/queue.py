@@ -16,7 +16,7 @@ from isal import isal_zlib
 from rq import Queue, Retry
 from rq.job import Job
 
-from workers.envelope import Envelope
+from workers.envelope import Envelope, pack
 from workers.errors import TransientError
 
 INGEST_JOB = "workers.jobs.ingest"
@@ -74,14 +74,15 @@ def ingest_queue(connection: redis.Redis, name: str) -> Queue:
 
 
 def enqueue_envelopes(queue: Queue, envelopes: Sequence[Envelope], *, job_timeout_s: int = JOB_TIMEOUT_S) -> Job:
-    """One job for the batch; returns once Redis has it, or raises ``TransientError``.
+    """One job for the batch (its envelopes ``pack``ed); returns once Redis has it, or raises
+    ``TransientError``.
 
     The description is named here: RQ's default is the call's repr, built from every envelope
     (~400 KB for a 500-row backfill job, ~11% of the poller's CPU) only to be cut to 75 characters."""
     try:
         return queue.enqueue(
             INGEST_JOB,
-            [e.to_dict() for e in envelopes],
+            pack(envelopes),
             description=f"{INGEST_JOB}({len(envelopes)} envelopes)",
             retry=RETRY,
             result_ttl=0,

@@ -33,6 +33,20 @@ def test_bad_json(body: bytes) -> None:
     assert info.value.malformed
 
 
+def test_an_object_body_is_taken_as_it_is_within_the_same_depth_bound() -> None:
+    """A row the poller decoded (an envelope's object body) is not decoded again, whatever the content
+    type says, and is held to the depth a JSON body is."""
+    row: dict[str, object] = {"row": {"callid": "1"}}
+    assert decode(row, JSON) is row and decode(row, None) is row
+    deep: dict[str, object] = {"a": 1}
+    for _ in range(MAX_DEPTH - 1):
+        deep = {"a": deep}
+    assert decode(deep, JSON) is deep
+    with pytest.raises(PayloadError, match="deeper") as info:
+        decode({"a": deep}, JSON)
+    assert info.value.malformed
+
+
 def test_media_type() -> None:
     """Parameters are dropped and +json suffixes count as JSON."""
     assert media_type("application/json; charset=utf-8") == JSON

@@ -11,7 +11,7 @@ import redis
 from rq import Queue
 from rq.job import Job
 
-from workers.envelope import Envelope
+from workers.envelope import Envelope, delivery_count
 from workers.queue import COMPRESS_LEVEL, IngestJob, OrjsonSerializer, enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -35,7 +35,7 @@ def test_a_job_is_stored_by_isal_at_level_one_and_zlib_decompresses_it_to_its_ca
     raw = stored_data(redis_client, job)
     assert COMPRESS_LEVEL == 1 and raw[:2] == LEVEL_1
     call = OrjsonSerializer.loads(zlib.decompress(raw))
-    assert call[0] == "workers.jobs.ingest" and len(call[2][0]) == 50
+    assert call[0] == "workers.jobs.ingest" and delivery_count(call[2][0]) == 50
 
 
 def test_a_changed_call_is_stored_changed(redis_client: redis.Redis) -> None:
@@ -43,13 +43,13 @@ def test_a_changed_call_is_stored_changed(redis_client: redis.Redis) -> None:
     job.args = ([e.to_dict() for e in envelopes(5)],)
     job.save()
     fetched = IngestJob.fetch(job.id, connection=redis_client, serializer=OrjsonSerializer)
-    assert len(fetched.args[0]) == 5 and stored_data(redis_client, job)[:2] == LEVEL_1
+    assert delivery_count(fetched.args[0]) == 5 and stored_data(redis_client, job)[:2] == LEVEL_1
     assert fetched.func_name == "workers.jobs.ingest"  # the rest of the job as RQ saved it
 
 
 def test_a_plain_rq_job_and_an_ingest_job_read_each_other(redis_client: redis.Redis) -> None:
     ours = enqueue_envelopes(ingest_queue(redis_client, "q"), envelopes(4))
-    assert len(Job.fetch(ours.id, connection=redis_client, serializer=OrjsonSerializer).args[0]) == 4
+    assert delivery_count(Job.fetch(ours.id, connection=redis_client, serializer=OrjsonSerializer).args[0]) == 4
     plain = Queue("q", connection=redis_client, serializer=OrjsonSerializer).enqueue("builtins.len", [1, 2])
     assert stored_data(redis_client, plain)[:2] == b"\x78\x9c"
     again = IngestJob.fetch(plain.id, connection=redis_client, serializer=OrjsonSerializer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 import redis
@@ -13,7 +14,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from tests.conftest import PAYLOADS
 from tests.conftest import work as burst
 from workers import jobs
-from workers.envelope import Envelope
+from workers.envelope import Envelope, pack
 from workers.errors import TransientError
 from workers.queue import enqueue_envelopes, ingest_queue
 
@@ -63,6 +64,43 @@ def test_a_job_bigger_than_a_store_chunk_is_stored_whole(runtime: jobs.Runtime) 
     assert runtime.store.get(f"callr:acct1:big-{len(calls) - 1}") is not None
     (q,) = runtime.store.quarantined()
     assert q.ingest_id == bad.ingest_id
+
+
+def export_rows(prefix: str) -> list[dict[str, Any]]:
+    """More than a store chunk of Callr export rows as the poller wraps them, the fourth without a callid."""
+    rows: list[dict[str, Any]] = [
+        {"direction": "inbound", "row": {"callid": f"{prefix}-{n}", "started": "2024-05-01T00:00:00Z",
+                                         "ended": "2024-05-01T00:01:00Z", "callerNumber": "+33612345678"}}
+        for n in range(jobs.STORE_CHUNK + 5)
+    ]  # fmt: skip
+    rows.insert(3, {"direction": "inbound", "row": {"started": "2024-05-01T00:00:00Z"}})
+    return rows
+
+
+def test_a_packed_job_stores_what_its_envelopes_one_by_one_store(runtime: jobs.Runtime) -> None:
+    """The poller's job form (a group of rows as objects, ``pack``) with a row that cannot be
+    normalized and a delivery that is no pair: every good row stored, those two quarantined alone,
+    and the rows equal to those of the same rows sent one envelope each, as text."""
+    now = datetime.now(UTC)
+    envelopes = [Envelope(feed="callr.export", account="acct1", received_at=now, body=r) for r in export_rows("row")]
+    (group,) = pack(envelopes)
+    group["deliveries"].insert(7, ["only-an-id"])
+    result = jobs.ingest(orjson.loads(orjson.dumps([group])))
+    assert result == {"stored": len(envelopes) - 1, "quarantined": 2, "ignored": 0}
+    no_callid, not_a_pair = sorted(runtime.store.quarantined(), key=lambda q: "[ingest_id, body]" in q.reason)
+    assert "callid" in no_callid.reason and no_callid.ingest_id == envelopes[3].ingest_id
+    assert "[ingest_id, body]" in not_a_pair.reason
+    texts = [
+        attrs.evolve(e, body=orjson.dumps(r).decode()).to_dict()
+        for r, e in zip(export_rows("text"), envelopes, strict=True)
+    ]
+    assert jobs.ingest(texts)["stored"] == len(envelopes) - 1
+    for n in (0, jobs.STORE_CHUNK + 4):
+        packed, one_by_one = runtime.store.get(f"callr:acct1:row-{n}"), runtime.store.get(f"callr:acct1:text-{n}")
+        assert packed is not None and one_by_one is not None
+        assert packed.versions == one_by_one.versions
+        assert packed.raw["backfill"]["row"] == {**one_by_one.raw["backfill"]["row"], "callid": f"row-{n}"}
+        assert attrs.evolve(packed.cdr, call_id=f"text-{n}") == one_by_one.cdr
 
 
 def test_unconfigured_account_is_quarantined(runtime: jobs.Runtime, redis_client: redis.Redis) -> None:

@@ -11,7 +11,7 @@ import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from workers.envelope import Envelope
+from workers.envelope import Envelope, pack
 from workers.queue import enqueue_envelopes, ingest_queue
 
 RQ = str(Path(sys.executable).parent / "rq")
@@ -32,4 +32,4 @@ def test_jobs_are_plain_json_for_rq_dashboard(redis_client: redis.Redis) -> None
     job = enqueue_envelopes(ingest_queue(redis_client, "cdr-ingest"), [envelope])
     seen = Job.fetch(job.id, connection=redis_client, serializer=JSONSerializer)
     assert seen.func_name == "workers.jobs.ingest"
-    assert list(seen.args) == [[envelope.to_dict()]]
+    assert list(seen.args) == [pack([envelope])]

@@ -1,16 +1,16 @@
 """One window of one source into the queue: fetch its pages, one RQ job per ``PAGE_ROWS`` rows or so.
 
-Shared by the forever loop and the one-off backfill. A row's envelope is exactly what a webhook's
-would be (same ``Envelope``, same ``workers.jobs.ingest``), with the row as JSON text for body.
+Shared by the forever loop and the one-off backfill. A row's envelope is what a webhook's would be
+(same ``Envelope``, same ``workers.jobs.ingest``), with the row, as read, for its body: a JSON
+object (``workers.envelope``: version 2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import orjson
+from typing import Any
 
 from workers.collector import young_collections_every
 from workers.envelope import Envelope
@@ -67,8 +67,7 @@ def pump(
         received_at = clock()
         feed = page.feed or source.feed
         pending += [
-            Envelope(feed=feed, account=account.id, received_at=received_at, body=orjson.dumps(row).decode())
-            for row in page.rows
+            Envelope(feed=feed, account=account.id, received_at=received_at, body=_as_dict(row)) for row in page.rows
         ]
         if len(pending) >= PAGE_ROWS:  # small API pages (Vobiz, Kazoo: 100 rows) share a job
             enqueue(pending)
@@ -80,3 +79,7 @@ def pump(
     if pending:  # the whole window is queued before the caller moves its checkpoint
         enqueue(pending)
     return tally
+
+
+def _as_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    return row if type(row) is dict else dict(row)  # sources' rows are dicts: no copy

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import redis
 from rq.registry import FailedJobRegistry
@@ -171,7 +170,7 @@ class Queue:
         self.jobs.append(list(envelopes))
 
     def call_ids(self) -> list[str]:
-        return [str(orjson.loads(e.body)["row"]["callid"]) for job in self.jobs for e in job]
+        return [str(e.body["row"]["callid"]) for job in self.jobs for e in job]
 
 
 @pytest.fixture

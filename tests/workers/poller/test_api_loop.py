@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import orjson
 import pytest
 
 from tests.fakes.kazoo_api import kazoo_row
@@ -23,7 +22,7 @@ SOURCE = {"vobiz": "vobiz.api", "kazoo": "kazoo.cdrs"}
 
 
 def ids(queue: Queue) -> list[str]:
-    bodies = [orjson.loads(e.body) for job in queue.jobs for e in job]
+    bodies = [e.body for job in queue.jobs for e in job]
     return [b.get("uuid") or b["call_id"] for b in bodies]
 
 

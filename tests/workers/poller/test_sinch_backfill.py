@@ -16,6 +16,7 @@ from tests.workers.poller.test_api_backfill import push
 from workers import jobs
 from workers.cdr import Source
 from workers.merge import as_comparable
+from workers.tables import RAW
 
 DAY = datetime(2023, 12, 29, tzinfo=UTC)
 BAD = "c9;us-space-1;2023-12-29T10:00:00Z;ANSWERED;CALLERHANGUP"
@@ -52,7 +53,7 @@ def test_sinch_files_into_both_tables(
     assert v2 is not None and (v2.cdr.method, v2.cdr.result, v2.cdr.cli) == ("sms", "denied", None)
     assert v2.sources == {Source.BACKFILL} and str(v2.cdr.cost) == "0.006000"
     (bad,) = runtime.store.quarantined()
-    assert BAD in bad.reason and "line 2" in bad.reason and BAD in bad.envelope["body"]
+    assert BAD in bad.reason and "line 2" in bad.reason and bad.envelope["body"]["row"][RAW] == BAD
 
 
 def test_rerunning_the_files_changes_nothing(sinch_dir: Path, runtime: jobs.Runtime, backfill: Backfill) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import orjson
 import pytest
 from structlog.testing import capture_logs
 
@@ -171,12 +170,12 @@ def test_files_read_are_remembered_and_a_late_file_is_picked_up(
     late = write(sinch_dir, "2023-01-05.csv", voice_line("pstn_terminated", "late", DAY - timedelta(days=358)))
     restarted = Queue()
     make_poller(settings, restarted, Clock(datetime.now(UTC) + timedelta(seconds=2))).poll_once()
-    assert [orjson.loads(e.body)["row"]["CallId"] for job in restarted.jobs for e in job] == ["late"]
+    assert [e.body["row"]["CallId"] for job in restarted.jobs for e in job] == ["late"]
     time.sleep(0.01)
     late.write_text(voice_line("pstn_terminated", "late", DAY) + "\n" + voice_line("app_app", "added", DAY))
     os.utime(late)
     again = Queue()
     make_poller(settings, again, Clock(datetime.now(UTC) + timedelta(seconds=2))).poll_once()
-    assert [orjson.loads(e.body)["row"]["CallId"] for job in again.jobs for e in job] == ["late", "added"]
+    assert [e.body["row"]["CallId"] for job in again.jobs for e in job] == ["late", "added"]
     cp = loop_store.get_checkpoint("sinch", settings.accounts_for("sinch")[0].id, "sinch.files")
     assert cp is not None and sorted(cp.state["files"]) == ["2023-01-05.csv", "2023-12-28.csv"]
