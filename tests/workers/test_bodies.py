@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.bodies import FORM, JSON, MAX_DEPTH, MAX_FORM_FIELDS, decode, form_pairs, media_type
+from workers.bodies import FORM, JSON, MAX_DEPTH, MAX_FORM_FIELDS, _deeper_than, decode, form_pairs, media_type
 from workers.errors import PayloadError
 
 
@@ -45,6 +45,24 @@ def test_an_object_body_is_taken_as_it_is_within_the_same_depth_bound() -> None:
     with pytest.raises(PayloadError, match="deeper") as info:
         decode({"a": deep}, JSON)
     assert info.value.malformed
+
+
+def depth(value: object) -> int:
+    """Containers nested in ``value``, itself one level (the plain recursive definition)."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return 1 + max((depth(c) for c in children if isinstance(c, dict | list)), default=0)
+
+
+json_values = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@given(st.dictionaries(st.text(max_size=2), json_values, max_size=4), st.integers(min_value=0, max_value=8))
+def test_deeper_than_says_what_the_depth_says(value: dict[str, object], levels: int) -> None:
+    assert _deeper_than(value, levels) == (depth(value) > levels)
 
 
 def test_media_type() -> None:
