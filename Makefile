@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint bench bench-poller bench-forking bench-receiver bench-replay bench-push-wait services clean
+.PHONY: install run test check lint bench bench-poller bench-forking bench-receiver bench-replay bench-poller-cpu bench-push-wait services clean
 
 # The venv, then the hot worker modules compiled with mypyc (workers/native.py; a no-op when current).
 install: $(STAMP)
@@ -54,6 +54,10 @@ bench-receiver: install
 # (BENCH_REPLAY_POSTGRES=1: PostgreSQL too), BENCH_RUNS times; the figure to compare commits by.
 bench-replay: install
 	$(BIN)/python -m bench.replay
+
+# The poller's CPU a backfilled row in process: the real poller paging BENCH_POLLER_ROWS rows into a Redis of its own.
+bench-poller-cpu: install
+	$(BIN)/python -m bench.poller_cpu
 
 # How long a push's job waits in the queue during a backfill, with the poller's bound and without.
 bench-push-wait: install
