@@ -14,7 +14,8 @@ a row less to build and the worker ~2.5 less to read (in process, the bench's Ca
 Versions: 1, a single envelope with a text body (what the receiver writes); 2, a single envelope
 whose body may be a JSON object, or a group. This code reads both. Bump ``VERSION`` on any change,
 and keep reading the old version until no queued envelope can carry it; a worker older than
-version 2 quarantines what it cannot read (kept whole, never lost), so upgrade workers before pollers.
+version 2 quarantines what it cannot read (kept whole, never lost), so upgrade workers before pollers;
+replayed from quarantine, such a group is read again by the worker of the day (``workers.jobs``).
 """
 
 from __future__ import annotations

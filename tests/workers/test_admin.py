@@ -12,7 +12,7 @@ from rq.registry import FailedJobRegistry
 
 from tests.conftest import PAYLOADS, work
 from workers import cli, jobs
-from workers.envelope import Envelope
+from workers.envelope import Envelope, pack
 from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 from workers.store import open_store
@@ -54,6 +54,42 @@ def test_quarantine_list_and_replay(
     finally:
         jobs.configure(None)
         store.close()
+
+
+def test_a_group_an_older_worker_quarantined_is_stored_when_replayed(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A worker older than envelope version 2 keeps a poller's group whole, wrapped as an unreadable
+    item; replayed to a worker of this version, the group is read again and its rows stored."""
+    settings = make_settings(CALLR_ACCOUNT_SID="acct1")
+    store = open_store(settings.database_url)
+    now = datetime.now(UTC)
+    store.migrate(now=now)
+    rows = [
+        {"direction": "inbound", "row": {"callid": f"old-{n}", "started": "2024-05-01T00:00:00Z"}} for n in range(3)
+    ]
+    (group,) = pack([Envelope(feed="callr.export", account="acct1", received_at=now, body=r) for r in rows])
+    as_kept = jobs._stand_in(group)  # what an older worker stored: the item whole, as text
+    store.quarantine(as_kept, "unsupported envelope version 2", now=datetime.now(UTC))
+    jobs.configure(jobs.Runtime(settings=settings, store=store))
+    try:
+        assert run_cli(monkeypatch, settings, "quarantine", "replay") == 0
+        assert "replayed 1" in capsys.readouterr().out
+        work(ingest_queue(redis_client, settings.queue_name), redis_client)
+        assert [store.get(f"callr:acct1:old-{n}") is not None for n in range(3)] == [True] * 3
+        assert store.quarantined() == []
+    finally:
+        jobs.configure(None)
+        store.close()
+
+
+def test_a_stand_in_still_unreadable_is_quarantined_again_with_its_own_reason(runtime: jobs.Runtime) -> None:
+    """Replaying what no worker can read keeps it, with why, not a complaint about the wrapper."""
+    as_kept = jobs._stand_in({"v": 7, "feed": "callr.webhook", "ingest_id": "weird"})
+    assert jobs.ingest([as_kept.to_dict()]) == {"stored": 0, "quarantined": 1, "ignored": 0}
+    (q,) = runtime.store.quarantined()
+    assert q.ingest_id == "weird" and "version 7" in q.reason
 
 
 def test_failed_list_and_requeue(
