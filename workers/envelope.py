@@ -8,8 +8,8 @@ the JSON object it is (version 2), and the worker reads it without a second deco
 A job's envelopes are ``pack``ed: a run of envelopes that share their feed, account, receipt time,
 content type and headers (a backfill page: 2,000 rows) becomes one group naming those once, with
 ``[ingest_id, body]`` per delivery; ``unpack`` reads a group or a single envelope back. Against an
-envelope dict per row with its row as JSON text, a 2,000-row backfill job costs the poller ~2.5 µs
-a row less to build and the worker ~2.5 less to read (in process, the bench's Callr export rows).
+envelope dict per row with its row as JSON text, a 2,000-row backfill job costs the worker ~2.5 µs
+a row less to read and the poller ~1 less to build (in process, the bench's Callr export rows).
 
 Versions: 1, a single envelope with a text body (what the receiver writes); 2, a single envelope
 whose body may be a JSON object, or a group. This code reads both. Bump ``VERSION`` on any change,
