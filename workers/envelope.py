@@ -15,7 +15,7 @@ Versions: 1, a single envelope with a text body (what the receiver writes); 2, a
 whose body may be a JSON object, or a group. This code reads both. Bump ``VERSION`` on any change,
 and keep reading the old version until no queued envelope can carry it; a worker older than
 version 2 quarantines what it cannot read (kept whole, never lost), so upgrade workers before pollers;
-replayed from quarantine, such a group is read again by the worker of the day (``workers.jobs``).
+replayed from quarantine, such a group is read again by the worker of the day (``unpack``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 import attrs
+import orjson
 
 from workers.errors import PayloadError
 from workers.normalize.times import as_utc, format_utc, parse_time
@@ -89,6 +90,10 @@ def pack(envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
     return groups
 
 
+# The content type of an ``Unreadable`` kept as an envelope: its body is the item, as JSON text.
+KEPT_WHOLE = "application/x-cdr-ingest-invalid-envelope"
+
+
 @attrs.frozen
 class Unreadable:
     """An item of a job (or one delivery of a group) that is no envelope: kept whole, and why."""
@@ -96,11 +101,43 @@ class Unreadable:
     item: Mapping[str, Any]
     error: PayloadError
 
+    def kept(self, now: datetime) -> Envelope:
+        """The item as an envelope, for quarantine; ``unpack`` reads the item again from it."""
+        item = self.item
+        return Envelope(
+            feed=str(item.get("feed", "unknown")),
+            account=str(item.get("account", "unknown")),
+            received_at=now,
+            body=orjson.dumps(item, default=str).decode(),
+            ingest_id=str(item.get("ingest_id") or new_ingest_id()),
+            content_type=KEPT_WHOLE,
+        )
+
 
 def unpack(item: Mapping[str, Any]) -> Iterator[Envelope | Unreadable]:
     """One item of a job, a group (``pack``) or a single envelope (``Envelope.to_dict``), → its
     envelopes in order, one at a time. What cannot be read comes as ``Unreadable``: a group whose
-    shared fields are wrong, whole; a delivery that is no ``[ingest_id, body]`` pair, alone."""
+    shared fields are wrong, whole; a delivery that is no ``[ingest_id, body]`` pair, alone. An
+    unreadable item kept whole (``Unreadable.kept``, replayed from quarantine) is read again, once,
+    from the item it wraps: a group a worker older than version 2 kept is read as the group it is,
+    and what is still unreadable comes back with its own reason."""
+    for envelope in _unpack(item):
+        wrapped = _kept_item(envelope) if isinstance(envelope, Envelope) else None
+        yield from (envelope,) if wrapped is None else _unpack(wrapped)
+
+
+def _kept_item(envelope: Envelope) -> dict[str, Any] | None:
+    """The item an envelope of ``Unreadable.kept`` wraps; None for any other envelope."""
+    if envelope.content_type != KEPT_WHOLE or not isinstance(envelope.body, str):
+        return None
+    try:
+        wrapped = orjson.loads(envelope.body)
+    except orjson.JSONDecodeError:
+        return None
+    return wrapped if isinstance(wrapped, dict) else None
+
+
+def _unpack(item: Mapping[str, Any]) -> Iterator[Envelope | Unreadable]:
     if "deliveries" not in item:
         try:
             yield Envelope.from_dict(item)

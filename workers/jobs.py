@@ -10,20 +10,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from itertools import islice
 from typing import Any
 
-import orjson
 from rq import get_current_job
 
 from workers import inbox, metrics
 from workers.bodies import decode
 from workers.cdr import CDR, Stored
-from workers.envelope import Envelope, Unreadable, new_ingest_id, unpack
+from workers.envelope import Envelope, Unreadable, unpack
 from workers.errors import PayloadError, TransientError
 from workers.logs import get_logger
 from workers.merge import Delivery
@@ -95,7 +94,6 @@ def normalize(envelope: Envelope, account: Account | None) -> Delivery[Any] | No
 # 2,000 rows (``poller.sources.PAGE_ROWS``: RQ's cost per job); taken 500 at a time, a worker's CPU a
 # row was ~10% lower than all at once (each step walks fewer live objects), in process.
 STORE_CHUNK = 500
-STAND_IN = "application/x-cdr-ingest-invalid-envelope"  # the content type of ``_stand_in``
 
 
 def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -103,7 +101,7 @@ def ingest(batch: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     envelopes or groups of them (``workers.envelope.pack``), read ``STORE_CHUNK`` envelopes at a time."""
     rt = current_runtime()
     outcomes: Counter[tuple[str, str]] = Counter()
-    envelopes = (e for item in batch for e in _read(item))
+    envelopes = (e for item in batch for e in unpack(item))
     try:
         while chunk := list(islice(envelopes, STORE_CHUNK)):
             _ingest_chunk(rt, chunk, outcomes)
@@ -122,17 +120,14 @@ def _ingest_chunk(rt: Runtime, batch: Sequence[Envelope | Unreadable], outcomes:
     count what became of each envelope in ``outcomes``; a store failure raises ``TransientError``."""
     started = time.perf_counter()
     accepted: list[tuple[Envelope, Delivery[Any]]] = []
-    for item in batch:
-        envelope = _stand_in(item.item) if isinstance(item, Unreadable) else item
+    for envelope in batch:
+        if isinstance(envelope, Unreadable):
+            _quarantine(rt, envelope.kept(datetime.now(UTC)), envelope.error, outcomes)
+            continue
         try:
-            if isinstance(item, Unreadable):
-                raise item.error
             delivery = normalize(envelope, rt.account(vendor_of(envelope.feed), envelope.account))
         except PayloadError as e:
-            rt.store.quarantine(envelope, str(e), now=datetime.now(UTC))
-            outcomes[envelope.feed, "quarantined"] += 1
-            log.warning("cdr.quarantined", feed=envelope.feed, account=envelope.account,
-                        ingest_id=envelope.ingest_id, reason=str(e))  # fmt: skip
+            _quarantine(rt, envelope, e, outcomes)
             continue
         if delivery is None:
             outcomes[envelope.feed, "ignored"] += 1
@@ -151,6 +146,13 @@ def _ingest_chunk(rt: Runtime, batch: Sequence[Envelope | Unreadable], outcomes:
     if out.is_enabled_for(logging.INFO):  # at WARNING and above the lines are not even built
         _log_stored(out, accepted, rows, batch_ms=round((time.perf_counter() - started) * 1000, 1))
     outcomes.update((envelope.feed, "stored") for envelope, _ in accepted)
+
+
+def _quarantine(rt: Runtime, envelope: Envelope, error: PayloadError, outcomes: Counter[tuple[str, str]]) -> None:
+    rt.store.quarantine(envelope, str(error), now=datetime.now(UTC))
+    outcomes[envelope.feed, "quarantined"] += 1
+    log.warning("cdr.quarantined", feed=envelope.feed, account=envelope.account, ingest_id=envelope.ingest_id,
+                reason=str(error))  # fmt: skip
 
 
 def _log_stored(out: Any, accepted: Sequence[tuple[Envelope, Delivery[Any]]], rows: Sequence[Stored[Any]],
@@ -198,35 +200,3 @@ def drain() -> dict[str, int]:
     result = ingest(inbox.decoded(items)) if items else {"stored": 0, "quarantined": 0, "ignored": 0}
     inbox.done(connection, queue_name, job.id)
     return result
-
-
-def _read(item: Mapping[str, Any]) -> Iterator[Envelope | Unreadable]:
-    """A job's item as envelopes (``unpack``). A stand-in (``_stand_in``: an item a worker could not
-    read, replayed from quarantine) is read again from the item it wraps, by this worker's reader:
-    a group that a worker older than envelope version 2 quarantined is stored once replayed."""
-    for envelope in unpack(item):
-        wrapped = _wrapped(envelope) if isinstance(envelope, Envelope) else None
-        yield from [envelope] if wrapped is None else unpack(wrapped)
-
-
-def _wrapped(envelope: Envelope) -> dict[str, Any] | None:
-    """The item a stand-in wraps; None for any other envelope."""
-    if envelope.content_type != STAND_IN or not isinstance(envelope.body, str):
-        return None
-    try:
-        wrapped = orjson.loads(envelope.body)
-    except orjson.JSONDecodeError:
-        return None
-    return wrapped if isinstance(wrapped, dict) else None
-
-
-def _stand_in(item: Mapping[str, Any]) -> Envelope:
-    """An envelope wrapping an unreadable item whole, for quarantine."""
-    return Envelope(
-        feed=str(item.get("feed", "unknown")),
-        account=str(item.get("account", "unknown")),
-        received_at=datetime.now(UTC),
-        body=orjson.dumps(item, default=str).decode(),
-        ingest_id=str(item.get("ingest_id") or new_ingest_id()),
-        content_type=STAND_IN,
-    )

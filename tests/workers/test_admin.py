@@ -12,7 +12,8 @@ from rq.registry import FailedJobRegistry
 
 from tests.conftest import PAYLOADS, work
 from workers import cli, jobs
-from workers.envelope import Envelope, pack
+from workers.envelope import Envelope, Unreadable, pack
+from workers.errors import PayloadError
 from workers.queue import enqueue_envelopes, ingest_queue
 from workers.settings import Settings
 from workers.store import open_store
@@ -70,7 +71,8 @@ def test_a_group_an_older_worker_quarantined_is_stored_when_replayed(
         {"direction": "inbound", "row": {"callid": f"old-{n}", "started": "2024-05-01T00:00:00Z"}} for n in range(3)
     ]
     (group,) = pack([Envelope(feed="callr.export", account="acct1", received_at=now, body=r) for r in rows])
-    as_kept = jobs._stand_in(group)  # what an older worker stored: the item whole, as text
+    # What an older worker stored: the item whole, as text (the same form as this one's).
+    as_kept = Unreadable(group, PayloadError("unsupported envelope version 2")).kept(now)
     store.quarantine(as_kept, "unsupported envelope version 2", now=datetime.now(UTC))
     jobs.configure(jobs.Runtime(settings=settings, store=store))
     try:
@@ -86,7 +88,8 @@ def test_a_group_an_older_worker_quarantined_is_stored_when_replayed(
 
 def test_a_stand_in_still_unreadable_is_quarantined_again_with_its_own_reason(runtime: jobs.Runtime) -> None:
     """Replaying what no worker can read keeps it, with why, not a complaint about the wrapper."""
-    as_kept = jobs._stand_in({"v": 7, "feed": "callr.webhook", "ingest_id": "weird"})
+    weird = {"v": 7, "feed": "callr.webhook", "ingest_id": "weird"}
+    as_kept = Unreadable(weird, PayloadError("unsupported envelope version 7")).kept(datetime.now(UTC))
     assert jobs.ingest([as_kept.to_dict()]) == {"stored": 0, "quarantined": 1, "ignored": 0}
     (q,) = runtime.store.quarantined()
     assert q.ingest_id == "weird" and "version 7" in q.reason
