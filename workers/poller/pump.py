@@ -7,10 +7,9 @@ object (``workers.envelope``: version 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from workers.collector import young_collections_every
 from workers.envelope import Envelope
@@ -66,9 +65,7 @@ def pump(
             continue
         received_at = clock()
         feed = page.feed or source.feed
-        pending += [
-            Envelope(feed=feed, account=account.id, received_at=received_at, body=_as_dict(row)) for row in page.rows
-        ]
+        pending += [Envelope(feed=feed, account=account.id, received_at=received_at, body=row) for row in page.rows]
         if len(pending) >= PAGE_ROWS:  # small API pages (Vobiz, Kazoo: 100 rows) share a job
             enqueue(pending)
             pending = []
@@ -79,7 +76,3 @@ def pump(
     if pending:  # the whole window is queued before the caller moves its checkpoint
         enqueue(pending)
     return tally
-
-
-def _as_dict(row: Mapping[str, Any]) -> dict[str, Any]:
-    return row if type(row) is dict else dict(row)  # sources' rows are dicts: no copy

@@ -31,9 +31,10 @@ PAGE_ROWS = 2000
 
 @dataclass(frozen=True)
 class Page:
-    """Rows fetched together; they become one job. ``feed`` overrides the source's feed."""
+    """Rows fetched together; they become one job. ``feed`` overrides the source's feed. Each row is
+    a JSON object as read, the body of its envelope (``workers.envelope``, version 2)."""
 
-    rows: Sequence[Mapping[str, Any]]
+    rows: Sequence[dict[str, Any]]
     feed: str | None = None
 
 
@@ -111,9 +112,9 @@ def get_source(name: str) -> Source:
     raise KeyError(f"unknown source {name!r}")
 
 
-def pages_of(rows: Iterable[Mapping[str, Any]], size: int = PAGE_ROWS) -> Iterator[Page]:
+def pages_of(rows: Iterable[dict[str, Any]], size: int = PAGE_ROWS) -> Iterator[Page]:
     """Rows cut into pages of at most ``size`` (an API that answers a window in one response)."""
-    page: list[Mapping[str, Any]] = []
+    page: list[dict[str, Any]] = []
     for row in rows:
         page.append(row)
         if len(page) >= size:
