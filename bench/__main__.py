@@ -35,8 +35,6 @@ from bench.payloads import ENV, write_requests
 from bench.procs import cpu_s, peak_rss_mb, rss_mb, wrk
 from bench.report import accepted_rps, table
 from tests.e2e.stack import Stack, wait_until
-from tests.fakes.serve import serve_in_thread
-from tests.fakes.vendor_api import FakeVendors, create_app
 from tests.faults.servers import PostgresServer, RedisServer
 from workers.inbox import inbox_key
 from workers.queue import ingest_queue
@@ -177,10 +175,9 @@ def end_to_end(
         stack.stop()
 
 
-def backfill(env: dict[str, str], database_url: str, fake_url: str, vendors: FakeVendors, tmp: Path) -> dict:
+def backfill(env: dict[str, str], database_url: str, apis: poller.FakeApis, tmp: Path) -> dict:
     """The real poller (callr.export task) pages rows from the fake vendor API; workers store them."""
-    source_env = poller.source_env("callr.export", fake_url, vendors, tmp / "sinch")
-    result = poller.run("callr.export", {**env, **source_env, "DATABASE_URL": database_url}, tmp)
+    result = poller.run("callr.export", {**env, **apis.env("callr.export"), "DATABASE_URL": database_url}, tmp)
     return {"rows": result["rows_stored"], "seconds": result["end_to_end_s"], "rows_per_s": result["stored_rows_per_s"],
             "poller_rows_per_s": result["poller_rows_per_s"], "worker_cpu_us_per_row": result["worker_cpu_us_per_row"],
             "poller_cpu_us_per_row": result["poller_cpu_us_per_row"],
@@ -188,7 +185,7 @@ def backfill(env: dict[str, str], database_url: str, fake_url: str, vendors: Fak
             "queued_jobs_max": result["queued_jobs_max"], "queue_limit": result["queue_limit"]}  # fmt: skip
 
 
-def backfills(redis_url: str, pg: PostgresServer, fake_url: str, vendors: FakeVendors, tmp: Path) -> dict:
+def backfills(redis_url: str, pg: PostgresServer, apis: poller.FakeApis, tmp: Path) -> dict:
     """``BACKFILL_RUNS`` backfills into each store, the stores in turn (a slow minute hits both), each
     into a fresh database: one run of ~100,000 rows lasts seconds, and two runs minutes apart differed
     by a third. Kept per store: the run with the median rows/s, and every run's rows/s."""
@@ -200,7 +197,7 @@ def backfills(redis_url: str, pg: PostgresServer, fake_url: str, vendors: FakeVe
         for name, done in runs.items():
             url = fresh_db(pg, f"bf{i}") if name == "postgresql" else migrated(f"sqlite:///{tmp}/bf{i}.db")
             log(f"backfill of {poller.ROWS:,} rows into {name}, run {i + 1} of {BACKFILL_RUNS}")
-            done.append(backfill(env, url, fake_url, vendors, tmp))
+            done.append(backfill(env, url, apis, tmp))
     return {f"backfill_{name}": {**median_run(done, key=lambda b: b["rows_per_s"]),
                                  "runs": [b["rows_per_s"] for b in done]}
             for name, done in runs.items()}  # fmt: skip
@@ -248,12 +245,9 @@ def main() -> int:
             results["e2e_offered"] = end_to_end({**env, "DATABASE_URL": fresh_db(pg, "e2e2")}, tmp, requests,
                                                 servers, connections=128, delay_ms=10)  # fmt: skip
             save(results)
-        vendors = FakeVendors()
-        (tmp / "sinch").mkdir(exist_ok=True)
-        poller.fill(vendors, tmp / "sinch")
-        with serve_in_thread(create_app(vendors)) as fake_url:
-            if "backfill" in PHASES:
-                results.update(backfills(redis_server.url, pg, fake_url, vendors, tmp))
+        if "backfill" in PHASES:
+            with poller.fake_apis(tmp) as apis:
+                results.update(backfills(redis_server.url, pg, apis, tmp))
     finally:
         redis_server.stop()
         pg.destroy()

@@ -89,6 +89,31 @@ def source_env(source: str, url: str, vendors: FakeVendors, sinch_dir: Path) -> 
     }[source.split(".")[0]]  # fmt: skip
 
 
+@dataclass
+class FakeApis:
+    """The fake vendor APIs, filled and served: what a backfill reads."""
+
+    url: str
+    vendors: FakeVendors
+    sinch_dir: Path
+
+    def env(self, source: str) -> dict[str, str]:
+        """The settings' environment that points ``source``'s account at these APIs."""
+        return source_env(source, self.url, self.vendors, self.sinch_dir)
+
+
+@contextmanager
+def fake_apis(tmp: Path, rows: int = ROWS) -> Iterator[FakeApis]:
+    """The fake vendor APIs with ``rows`` calls each (``fill``; Sinch's files under ``tmp/sinch``),
+    served from a thread of this process until the block ends."""
+    vendors = FakeVendors()
+    sinch_dir = tmp / "sinch"
+    sinch_dir.mkdir(exist_ok=True)
+    fill(vendors, sinch_dir, rows)
+    with serve_in_thread(create_app(vendors)) as url:
+        yield FakeApis(url, vendors, sinch_dir)
+
+
 @contextmanager
 def no_task_waits() -> Iterator[None]:
     """The fake API finishes a Callr export task at once: the poller's waits before asking for it
@@ -206,15 +231,11 @@ def main() -> int:
     _files.SETTLE_S = 0  # the bench writes its files just before reading them
 
     def bench(redis_url: str, pg: PostgresServer, tmp: Path) -> None:
-        vendors = FakeVendors()
-        sinch_dir = tmp / "sinch"
-        sinch_dir.mkdir()
-        fill(vendors, sinch_dir)
-        with serve_in_thread(create_app(vendors)) as url:
+        with fake_apis(tmp) as apis:
             for source in SOURCES.split(","):
                 log(f"backfill of {ROWS:,} rows through {source} into PostgreSQL, {WORKERS} workers")
                 env = {"REDIS_URL": redis_url, "DATABASE_URL": fresh_db(pg, "poller"), "LOG_FORMAT": "json",
-                       "LOG_LEVEL": "WARNING", **source_env(source, url, vendors, sinch_dir)}  # fmt: skip
+                       "LOG_LEVEL": "WARNING", **apis.env(source)}  # fmt: skip
                 result = run(source, env, tmp)
                 print(f"{source}: " + "  ".join(f"{k}={v}" for k, v in result.items()), flush=True)
 

@@ -21,8 +21,6 @@ from pathlib import Path
 
 from bench import poller
 from bench.common import log
-from tests.fakes.serve import serve_in_thread
-from tests.fakes.vendor_api import FakeVendors, create_app
 from tests.faults.servers import RedisServer
 from workers.envelope import delivery_count
 from workers.logs import configure_logging
@@ -51,17 +49,13 @@ def timed_pass(settings: Settings, client: HttpClient) -> dict[str, float]:
 
 @poller.no_task_waits()
 def run(rows: int = poller.ROWS, runs: int = RUNS) -> list[dict[str, float]]:
-    vendors = FakeVendors()
     with tempfile.TemporaryDirectory(prefix="cdr-bench-poller-cpu-") as tmp:
-        sinch = Path(tmp) / "sinch"
-        sinch.mkdir()
-        poller.fill(vendors, sinch, rows)
         redis_server = RedisServer(Path(tmp) / "redis")
         redis_server.start()
         try:
-            with serve_in_thread(create_app(vendors)) as url, closing(HttpClient()) as client:
+            with poller.fake_apis(Path(tmp), rows) as apis, closing(HttpClient()) as client:
                 settings = load_settings({"REDIS_URL": redis_server.url, "POLL_MAX_QUEUED_JOBS": "0",
-                                          **poller.source_env("callr.export", url, vendors, sinch)})  # fmt: skip
+                                          **apis.env("callr.export")})  # fmt: skip
                 poller.backfill_span(settings, "callr.export", client=client, enqueue=lambda envelopes: None)
                 return [timed_pass(settings, client) for _ in range(runs)]
         finally:

@@ -23,8 +23,6 @@ from typing import Any
 
 from bench import poller
 from bench.common import log, migrated, with_servers
-from tests.fakes.serve import serve_in_thread
-from tests.fakes.vendor_api import FakeVendors, create_app
 from tests.faults.servers import PostgresServer
 from workers.logs import configure_logging
 from workers.poller.http import HttpClient
@@ -79,16 +77,12 @@ def main() -> int:
     configure_logging(fmt="json", level="WARNING")
 
     def bench(redis_url: str, pg: PostgresServer, tmp: Path) -> None:
-        vendors = FakeVendors()
-        sinch_dir = tmp / "sinch"
-        sinch_dir.mkdir()
-        poller.fill(vendors, sinch_dir, ROWS)
-        with serve_in_thread(create_app(vendors)) as url:
+        with poller.fake_apis(tmp, ROWS) as apis:
             for i, limit in enumerate(LIMITS):
                 log(f"backfill of {ROWS:,} rows into SQLite, POLL_MAX_QUEUED_JOBS={limit}, a job marked every 0.5 s")
                 env = {"REDIS_URL": redis_url, "DATABASE_URL": migrated(f"sqlite:///{tmp}/push-wait{i}.db"),
                        "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING",
-                       **poller.source_env(SOURCE, url, vendors, sinch_dir)}  # fmt: skip
+                       **apis.env(SOURCE)}  # fmt: skip
                 print("  ".join(f"{k}={v}" for k, v in run(limit, env, tmp).items()), flush=True)
 
     with_servers(bench, prefix="cdr-bench-push-wait-")

@@ -22,8 +22,6 @@ from typing import Any
 
 from bench import poller
 from bench.common import fresh_db, log, migrated, postgres_server
-from tests.fakes.serve import serve_in_thread
-from tests.fakes.vendor_api import FakeVendors, create_app
 from workers import jobs
 from workers.collector import collector_paused
 from workers.envelope import Envelope, delivery_count, pack
@@ -40,19 +38,15 @@ ENV = {"REDIS_URL": "redis://127.0.0.1:1/0", "CALLR_ACCOUNT_SID": "bench"}  # no
 @poller.no_task_waits()
 def captured_jobs(rows: int = ROWS) -> tuple[dict[str, str], list[list[dict[str, Any]]]]:
     """The poller's jobs for ``rows`` Callr export rows, and the settings' environment that reads them."""
-    vendors = FakeVendors()
     captured: list[list[dict[str, Any]]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        sinch = Path(tmp) / "sinch"
-        sinch.mkdir()
-        poller.fill(vendors, sinch, rows)
-        with serve_in_thread(create_app(vendors)) as url, closing(HttpClient()) as client:
-            env = {**ENV, **poller.source_env("callr.export", url, vendors, sinch)}
+    with tempfile.TemporaryDirectory() as tmp, poller.fake_apis(Path(tmp), rows) as apis, \
+            closing(HttpClient()) as client:  # fmt: skip
+        env = {**ENV, **apis.env("callr.export")}
 
-            def keep(envelopes: Sequence[Envelope]) -> None:
-                captured.append(pack(envelopes))  # the job's items, as ``enqueue_envelopes`` writes them
+        def keep(envelopes: Sequence[Envelope]) -> None:
+            captured.append(pack(envelopes))  # the job's items, as ``enqueue_envelopes`` writes them
 
-            poller.backfill_span(load_settings(env), "callr.export", client=client, enqueue=keep)
+        poller.backfill_span(load_settings(env), "callr.export", client=client, enqueue=keep)
     return env, captured
 
 
